@@ -1,0 +1,200 @@
+"""The local data store: a folder of parquet tables plus ``manifest.json``.
+
+Layout::
+
+    DIR/
+      manifest.json          {"format": 1, "tables": {name: {rows, sha256, source, imported_at, file}}, ...}
+      values.parquet
+      indicators.parquet
+      areas.parquet
+      population.parquet
+      ...
+
+Writes are atomic: each table is written to a temporary file in the same folder, flushed to disk
+and moved into place with ``os.replace``; the manifest is replaced last, so a crash never leaves a
+half-written table and the manifest only ever describes complete files. Tables are validated
+against :mod:`jsna_lib.schema` before anything is written, so bad input writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from . import schema
+
+MANIFEST = "manifest.json"
+FORMAT_VERSION = 1
+
+
+class StoreError(ValueError):
+    """A store that cannot be read or written (missing folder, missing table, corrupt manifest)."""
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` to ``path`` atomically (temporary file in the same folder, then rename)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write_bytes(p, text.encode("utf-8"))
+
+
+class Store:
+    """A data store folder. Holds only its path and the manifest read from disk."""
+
+    def __init__(self, path: str | os.PathLike[str], *, create: bool = False) -> None:
+        self.path = Path(path)
+        if not self.path.is_dir():
+            if not create:
+                raise StoreError(
+                    f"no data store at {self.path}: build one with `jsna demo --data-dir {self.path}` "
+                    f"or `jsna import FILE --data-dir {self.path}`"
+                )
+            self.path.mkdir(parents=True, exist_ok=True)
+        self.manifest = self._read_manifest()
+
+    # ------------------------------------------------------------------ manifest
+    def _read_manifest(self) -> dict[str, Any]:
+        path = self.path / MANIFEST
+        if not path.exists():
+            return {"format": FORMAT_VERSION, "tables": {}}
+        try:
+            manifest = json.loads(path.read_text("utf-8"))
+        except json.JSONDecodeError as exc:
+            raise StoreError(f"{path} is not valid JSON ({exc}); rebuild the store") from exc
+        manifest.setdefault("tables", {})
+        return manifest
+
+    @property
+    def tables(self) -> list[str]:
+        """Names of the tables the manifest lists."""
+        return sorted(self.manifest["tables"])
+
+    def has(self, table: str) -> bool:
+        return table in self.manifest["tables"]
+
+    def checksum(self) -> str:
+        """One SHA-256 over every table's checksum: changes whenever any table changes."""
+        parts = sorted((n, t["sha256"]) for n, t in self.manifest["tables"].items())
+        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+    # ------------------------------------------------------------------ reading
+    def read(self, table: str, *, columns: list[str] | None = None,
+             filters: list[tuple[str, str, Any]] | None = None) -> pd.DataFrame:
+        """Read a table (optionally only ``columns`` and rows matching pyarrow ``filters``)."""
+        if table not in self.manifest["tables"]:
+            raise StoreError(
+                f"the store at {self.path} has no table {table!r} (it has: {', '.join(self.tables) or 'none'})"
+            )
+        path = self.path / self.manifest["tables"][table]["file"]
+        if not path.exists():
+            raise StoreError(f"{path} is listed in the manifest but missing; rebuild the store")
+        arrow = pq.read_table(path, columns=columns, filters=filters)
+        return arrow.to_pandas(types_mapper=_types_mapper)
+
+    # ------------------------------------------------------------------ writing
+    def write(self, table: str, df: pd.DataFrame, *, source: str, validate: bool = True,
+              **meta: Any) -> None:
+        """Validate and write one table atomically (see :meth:`write_many`)."""
+        self.write_many({table: df}, source=source, validate=validate, **meta)
+
+    def write_many(self, tables: Mapping[str, pd.DataFrame], *, source: str, validate: bool = True,
+                   **meta: Any) -> None:
+        """Validate every table first, then write each atomically, then the manifest.
+
+        Nothing is written if any table fails validation. ``source`` (e.g. ``"demonstration
+        (synthetic)"`` or a file name) and ``meta`` are recorded per table in the manifest.
+        """
+        value_types = None
+        if "indicators" in tables:
+            ind = tables["indicators"]
+            value_types = pd.Series(ind["value_type"].to_numpy(), index=pd.to_numeric(ind["indicator_id"]))
+        elif self.has("indicators"):
+            ind = self.read("indicators", columns=["indicator_id", "value_type"])
+            value_types = pd.Series(ind["value_type"].to_numpy(), index=ind["indicator_id"].astype("int64"))
+        checked = {
+            name: (schema.validate(df, name, value_types=value_types) if validate and name in schema.TABLES
+                   else df)
+            for name, df in tables.items()
+        }
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        entries = {}
+        for name, df in checked.items():
+            file = f"{name}.parquet"
+            path = self.path / file
+            arrow = pa.Table.from_pandas(df, preserve_index=False)
+            sink = pa.BufferOutputStream()
+            pq.write_table(arrow, sink, compression="zstd")
+            _atomic_write_bytes(path, sink.getvalue().to_pybytes())
+            entries[name] = {"file": file, "rows": len(df), "sha256": _sha256(path), "source": source,
+                             "written_at": now, **meta}
+        self.manifest["format"] = FORMAT_VERSION
+        self.manifest["tables"].update(entries)
+        atomic_write_text(self.path / MANIFEST, json.dumps(self.manifest, indent=2, sort_keys=True))
+
+    def set_info(self, **info: Any) -> None:
+        """Record store-level facts (e.g. the importer's report) in the manifest."""
+        self.manifest.setdefault("info", {}).update(info)
+        atomic_write_text(self.path / MANIFEST, json.dumps(self.manifest, indent=2, sort_keys=True))
+
+    # ------------------------------------------------------------------ summary
+    def summary(self) -> dict[str, Any]:
+        """Counts a person wants first: tables and rows, indicators, areas by type, periods."""
+        out: dict[str, Any] = {"path": str(self.path), "checksum": self.checksum()[:12], "tables": {}}
+        for name, entry in sorted(self.manifest["tables"].items()):
+            out["tables"][name] = {"rows": entry["rows"], "source": entry.get("source", ""),
+                                   "written_at": entry.get("written_at", "")}
+        if self.has("values"):
+            values = self.read("values", columns=["indicator_id", "area_code", "area_type", "period"])
+            out["indicators"] = int(values["indicator_id"].nunique())
+            out["areas_by_type"] = {str(k): int(v) for k, v in
+                                    values.groupby("area_type", observed=True)["area_code"].nunique().items()}
+            out["periods"] = int(values["period"].nunique())
+        return out
+
+
+def _types_mapper(arrow_type: pa.DataType) -> Any:
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return pd.StringDtype()
+    if pa.types.is_integer(arrow_type):
+        return pd.Int64Dtype()
+    return None
+
+
+def merge_values(existing: pd.DataFrame, new: pd.DataFrame, key: Iterable[str] = schema.VALUES.key) -> pd.DataFrame:
+    """Upsert ``new`` rows into ``existing``: rows with the same key are replaced by the new ones."""
+    key = list(key)
+    if existing.empty:
+        return new.reset_index(drop=True)
+    combined = pd.concat([existing, new], ignore_index=True)
+    return combined.drop_duplicates(key, keep="last").reset_index(drop=True)
