@@ -155,6 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--html", help="also write an offline HTML summary page to this path")
     p.set_defaults(func=_cmd_info)
+
+    from . import fetch_cli
+
+    fetch_cli.add_parser(sub)
     return parser
 
 

@@ -26,6 +26,7 @@ VALUE_TYPES = (
     "Directly standardised rate",
     "Indirectly standardised ratio",
     "Indirectly standardised rate",
+    "Indirectly standardised proportion",
     "Life expectancy",
     "Mean",
     "Score",
