@@ -156,8 +156,11 @@ class Store:
             sink = pa.BufferOutputStream()
             pq.write_table(arrow, sink, compression="zstd")
             _atomic_write_bytes(path, sink.getvalue().to_pybytes())
+            previous = self.manifest["tables"].get(name, {})
+            history = [*previous.get("history", []), {"source": source, "written_at": now, "rows": len(df)}]
             entries[name] = {"file": file, "rows": len(df), "sha256": _sha256(path), "source": source,
-                             "written_at": now, **meta}
+                             "sources": sorted({*previous.get("sources", []), source}),
+                             "written_at": now, "history": history[-50:], **meta}
         self.manifest["format"] = FORMAT_VERSION
         self.manifest["tables"].update(entries)
         atomic_write_text(self.path / MANIFEST, json.dumps(self.manifest, indent=2, sort_keys=True))
@@ -172,7 +175,8 @@ class Store:
         """Counts a person wants first: tables and rows, indicators, areas by type, periods."""
         out: dict[str, Any] = {"path": str(self.path), "checksum": self.checksum()[:12], "tables": {}}
         for name, entry in sorted(self.manifest["tables"].items()):
-            out["tables"][name] = {"rows": entry["rows"], "source": entry.get("source", ""),
+            out["tables"][name] = {"rows": entry["rows"],
+                                   "source": "; ".join(entry.get("sources", [entry.get("source", "")])),
                                    "written_at": entry.get("written_at", "")}
         if self.has("values"):
             values = self.read("values", columns=["indicator_id", "area_code", "area_type", "period"])

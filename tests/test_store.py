@@ -94,3 +94,14 @@ def test_merge_values_replaces_rows_with_the_same_key() -> None:
     merged = store_mod.merge_values(old, new)
     assert len(merged) == 3
     assert merged.loc[merged["area_code"] == "E92000001", "value"].tolist() == [99.0]
+
+
+def test_manifest_keeps_every_source_that_wrote_a_table(tmp_path) -> None:
+    s = Store(tmp_path / "st", create=True)
+    s.write("values", _values(), source="first.csv")
+    s.write("values", _values(value=[1.0, 2.0, 3.0]), source="second.csv")
+    entry = Store(tmp_path / "st").manifest["tables"]["values"]
+    assert entry["source"] == "second.csv"
+    assert entry["sources"] == ["first.csv", "second.csv"]
+    assert [h["source"] for h in entry["history"]] == ["first.csv", "second.csv"]
+    assert s.summary()["tables"]["values"]["source"] == "first.csv; second.csv"
