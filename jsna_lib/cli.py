@@ -156,8 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--html", help="also write an offline HTML summary page to this path")
     p.set_defaults(func=_cmd_info)
 
-    from . import fetch_cli
+    from . import compare_cli, fetch_cli
 
+    compare_cli.add_parser(sub)
     fetch_cli.add_parser(sub)
     return parser
 

@@ -124,16 +124,18 @@ class Store:
 
     # ------------------------------------------------------------------ writing
     def write(self, table: str, df: pd.DataFrame, *, source: str, validate: bool = True,
-              **meta: Any) -> None:
+              row_group_size: int | None = None, **meta: Any) -> None:
         """Validate and write one table atomically (see :meth:`write_many`)."""
-        self.write_many({table: df}, source=source, validate=validate, **meta)
+        self.write_many({table: df}, source=source, validate=validate, row_group_size=row_group_size, **meta)
 
     def write_many(self, tables: Mapping[str, pd.DataFrame], *, source: str, validate: bool = True,
-                   **meta: Any) -> None:
+                   row_group_size: int | None = None, **meta: Any) -> None:
         """Validate every table first, then write each atomically, then the manifest.
 
         Nothing is written if any table fails validation. ``source`` (e.g. ``"demonstration
         (synthetic)"`` or a file name) and ``meta`` are recorded per table in the manifest.
+        ``row_group_size`` (rows per parquet row group) makes filtered reads of a table sorted by
+        the filter column skip the row groups they do not need (e.g. one area's comparisons).
         """
         value_types = None
         if "indicators" in tables:
@@ -154,7 +156,7 @@ class Store:
             path = self.path / file
             arrow = pa.Table.from_pandas(df, preserve_index=False)
             sink = pa.BufferOutputStream()
-            pq.write_table(arrow, sink, compression="zstd")
+            pq.write_table(arrow, sink, compression="zstd", row_group_size=row_group_size)
             _atomic_write_bytes(path, sink.getvalue().to_pybytes())
             previous = self.manifest["tables"].get(name, {})
             history = [*previous.get("history", []), {"source": source, "written_at": now, "rows": len(df)}]
