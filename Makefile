@@ -24,6 +24,7 @@ demo: $(VENV)/.installed
 	$(BIN)/jsna info --data-dir $(DEMO_STORE) --html $(OUT)/store_summary.html
 
 test: $(VENV)/.installed
+	@bash tools/ensure_chromium.sh
 	$(BIN)/ruff check jsna_lib tests benchmarks
 	$(BIN)/python -m pytest
 

@@ -9,6 +9,7 @@ exercise the real data.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -36,3 +37,20 @@ def shared_data() -> Path:
             pytest.fail(f"{reason} (CI must run the real-data tests; looked at {path})")
         pytest.skip(reason)
     return path
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Path to Debian's Chromium for the browser tests; skip (fail in CI) when it is absent."""
+    path = os.environ.get("JSNA_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        reason = "Chromium not found: install Debian's chromium (tools/ensure_chromium.sh) or set JSNA_CHROMIUM"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path
+
+
+#: Chromium flags for a headless run on a closed network (no background connections).
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
