@@ -125,6 +125,22 @@ td,th{{border:1px solid #ccc;padding:4px 8px;font-size:13px}}th{{background:#eee
 """
 
 
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from . import batch_cli
+
+    def refresh_comparisons() -> None:
+        """The all-areas comparison table, computed once before the kernels start (if stale)."""
+        from . import compare
+        from .store import Store
+
+        store = Store(args.data_dir)
+        if store.has("values") and not compare.comparisons_current(store):
+            print("computing the all-areas comparison table once...", file=sys.stderr)
+            compare.compare_all(store)
+
+    return batch_cli.run(args, before_run=refresh_comparisons)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jsna", description="JSNA Workbench: needs-assessment data and reports.")
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
@@ -156,8 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--html", help="also write an offline HTML summary page to this path")
     p.set_defaults(func=_cmd_info)
 
-    from . import compare_cli, fetch_cli
+    from . import batch_cli, compare_cli, fetch_cli
 
+    batch_cli.add_parser(sub).set_defaults(func=_cmd_batch)
     compare_cli.add_parser(sub)
     fetch_cli.add_parser(sub)
     return parser

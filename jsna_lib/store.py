@@ -22,7 +22,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import schema
+from ._atomic import write_bytes_atomic, write_text_atomic
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
@@ -49,24 +49,9 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` to ``path`` atomically (temporary file in the same folder, then rename)."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write_bytes(p, text.encode("utf-8"))
+    write_text_atomic(path, text)
 
 
 class Store:
@@ -157,7 +142,7 @@ class Store:
             arrow = pa.Table.from_pandas(df, preserve_index=False)
             sink = pa.BufferOutputStream()
             pq.write_table(arrow, sink, compression="zstd", row_group_size=row_group_size)
-            _atomic_write_bytes(path, sink.getvalue().to_pybytes())
+            write_bytes_atomic(path, sink.getvalue().to_pybytes())
             previous = self.manifest["tables"].get(name, {})
             history = [*previous.get("history", []), {"source": source, "written_at": now, "rows": len(df)}]
             entries[name] = {"file": file, "rows": len(df), "sha256": _sha256(path), "source": source,

@@ -41,7 +41,6 @@ import io
 import json
 import os
 import re
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -53,6 +52,7 @@ import pandas as pd
 import requests
 
 from .. import schema
+from .._atomic import write_bytes_atomic
 from .base import DOMAIN_COLUMNS, PROFILE_COLUMNS, SourceValues
 
 DEFAULT_API_URL = "https://fingertips.phe.org.uk/api/"
@@ -356,25 +356,12 @@ class ResponseCache:
         meta = {**meta, "sha256": hashlib.sha256(body).hexdigest(), "bytes": len(body)}
         try:
             body_path.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_write(body_path, body)
-            _atomic_write(meta_path, json.dumps(meta, indent=1, sort_keys=True).encode())
+            write_bytes_atomic(body_path, body)
+            write_bytes_atomic(meta_path, json.dumps(meta, indent=1, sort_keys=True).encode())
         except OSError as exc:
             raise FingertipsAPIError(f"cannot write the Fingertips cache at {self.directory} ({exc}); "
                                      "choose another folder with --cache-dir") from exc
         return CachedResponse(body=body, meta=meta, from_cache=False)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # ----------------------------------------------------------------------------------- data CSV

@@ -1,0 +1,610 @@
+"""Executed notebooks → offline HTML reports, and the index page of a batch.
+
+A report is the executed notebook rendered by nbconvert's HTML exporter (the JupyterLab
+template) **without code cells or prompts**, plus a "demonstration data" banner when the data is
+synthetic and a footer naming the data sources, the data store version and the date. It renders
+completely offline:
+
+* nothing is loaded from a CDN: the template's RequireJS, MathJax, Mermaid and jupyter-widgets
+  loaders are left out, and any remaining ``<script src="http(s)://...">`` or
+  ``<link href="http(s)://...">`` tag (e.g. in a cell's HTML output) is removed;
+* charts: ``image/svg+xml`` and ``image/png`` outputs are inlined by nbconvert. A raw Vega-Lite
+  or Vega output (``application/vnd.vegalite.v5+json`` etc., what Altair's default renderer
+  emits) is drawn as SVG by vl-convert when the report is made (``charts="svg"``, the default)
+  or by vega-embed in the browser (``charts="interactive"``). HTML outputs that call
+  ``vegaEmbed(...)`` themselves (Altair's ``html`` renderer, ``charts.enable_offline("html")``)
+  work too. The Vega/Vega-Lite/vega-embed JavaScript comes from
+  ``vl_convert.javascript_bundle()`` (no network) and is only added to pages that need it;
+* shared assets (the notebook CSS, ~260 kB, and the Vega bundle, ~900 kB, built once per
+  vl-convert version and cached in ``~/.cache/jsna-workbench``) are either written
+  once to an assets folder and linked by relative path (:func:`externalize_assets`, the batch
+  default: ``OUT/assets/report-<hash>.css``, ``OUT/assets/vega-bundle-<version>.js``) or inlined
+  into every page (:func:`inline_assets`, ``jsna batch --self-contained``).
+
+:func:`render_report` returns a *portable* page (CSS inline, the Vega bundle only as a
+placeholder) so that it can be made on a Dask worker and finished where it is written.
+
+Headline convention (:func:`headline`)
+--------------------------------------
+The index shows one headline per area, read from the executed notebook:
+
+1. ``nb.metadata["jsna"]["headline"]`` (a string) if something set it; otherwise
+2. the first output of the first code cell tagged ``headline``: its ``text/markdown``, else
+   ``text/plain`` (a string's repr is unquoted), else ``text/html``, else its printed
+   ``stdout``. A notebook does, in a cell tagged ``headline``::
+
+       display(Markdown(f"Life expectancy in {html.escape(name)} is **{le:.1f}** years, {verdict} England"))
+
+Tags, Markdown emphasis and heading marks are removed, entities decoded, whitespace collapsed,
+and the text cut at 300 characters: the headline is plain text, and the index escapes it again.
+
+Escaping: every data-derived string this module writes (titles, footer, index rows) is
+HTML-escaped (:func:`html.escape`). Notebook *outputs* are the notebook's own HTML and are kept as
+they are (only network-loading tags are removed), so a notebook that puts data into Markdown or
+HTML output must escape it itself, as the fixture ``tests/fixtures/notebooks/ok_profile.ipynb`` does.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import copy
+import datetime as dt
+import hashlib
+import html
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ._atomic import write_text_atomic
+
+__all__ = [
+    "CHART_MODES",
+    "HEADLINE_TAG",
+    "IndexRow",
+    "Provenance",
+    "ReportError",
+    "externalize_assets",
+    "headline",
+    "index_html",
+    "inline_assets",
+    "provenance_from_store",
+    "render_report",
+    "sanitize_html",
+    "write_text_atomic",
+]
+
+#: The cell tag whose output is an area's headline (see the module docstring).
+HEADLINE_TAG = "headline"
+#: Bumped when the look of the reports changes, so that ``jsna batch`` re-renders unchanged areas.
+REPORT_FORMAT = 1
+
+log = logging.getLogger("jsna_lib.report")
+HEADLINE_MAX = 300
+
+_VEGA_MARKER = '<script data-jsna-asset="vega"></script>'
+_VEGA_MIME = re.compile(r"^application/vnd\.(vegalite|vega)\.v(\d+)(?:\.\d+)*\+json$")
+_CDN_SCRIPT = re.compile(
+    r"<script\b[^>]*\bsrc\s*=\s*[\"']?\s*(?:https?:)?//[^>]*>.*?</script\s*>", re.IGNORECASE | re.DOTALL)
+_CDN_LINK = re.compile(r"<link\b[^>]*\bhref\s*=\s*[\"']?\s*(?:https?:)?//[^>]*>", re.IGNORECASE)
+_HEAD = re.compile(r"<head\b[^>]*>(.*?)</head\s*>", re.IGNORECASE | re.DOTALL)
+_STYLE = re.compile(r"<style\b[^>]*>(.*?)</style\s*>", re.IGNORECASE | re.DOTALL)
+
+
+class ReportError(RuntimeError):
+    """A report that cannot be made (e.g. a chart needs the Vega bundle and vl-convert is missing)."""
+
+
+# ============================================================================ provenance
+@dataclass(frozen=True)
+class Provenance:
+    """Where the data of a report came from, for its footer and banner.
+
+    ``sources`` are the ``source`` entries of the store manifest (e.g. ``"demonstration
+    (synthetic)"``, ``"fingertips_export.csv"``); ``data_updated`` is when the store was last
+    written; ``generated_at`` when the report was made. ``demonstration`` is true when any
+    source contains "synthetic".
+    """
+
+    sources: tuple[str, ...] = ()
+    data_updated: str = ""
+    store_checksum: str = ""
+    generated_at: str = ""
+    tool_version: str = ""
+
+    @property
+    def demonstration(self) -> bool:
+        return any("synthetic" in s.casefold() for s in self.sources)
+
+
+def provenance_from_store(store_manifest: Mapping[str, Any], *, checksum: str = "",
+                          generated_at: str | None = None, tool_version: str = "") -> Provenance:
+    """A :class:`Provenance` from a store's ``manifest.json`` content (``Store(dir).manifest``).
+
+    Sources are the distinct table sources (derived tables written by our own code, whose
+    source names a ``jsna_lib`` function, are left out); ``data_updated`` is the latest
+    ``written_at`` of any table.
+    """
+    tables = store_manifest.get("tables", {}) or {}
+    sources = []
+    for entry in tables.values():
+        source = str(entry.get("source", "")).strip()
+        if source and not source.startswith("jsna_lib.") and source not in sources:
+            sources.append(source)
+    written = sorted(str(e.get("written_at", "")) for e in tables.values() if e.get("written_at"))
+    if generated_at is None:
+        generated_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    return Provenance(sources=tuple(sources), data_updated=written[-1] if written else "",
+                      store_checksum=checksum, generated_at=generated_at, tool_version=tool_version)
+
+
+def _date(iso: str) -> str:
+    """'2024-05-01T10:00:00+00:00' → '1 May 2024' (the text unchanged when it is not ISO)."""
+    try:
+        when = dt.datetime.fromisoformat(iso)
+    except (TypeError, ValueError):
+        return iso
+    return f"{when.day} {when:%B %Y}"
+
+
+def banner_html(provenance: Provenance) -> str:
+    """The "demonstration data" banner (empty unless the data is synthetic)."""
+    if not provenance.demonstration:
+        return ""
+    return ('<div class="jsna-demo-banner" role="note"><strong>Demonstration data.</strong> '
+            "The figures in this report are synthetic (made by <code>jsna demo</code>): they describe "
+            "no real place and must not be used for decisions.</div>")
+
+
+def footer_html(provenance: Provenance) -> str:
+    """The data-source and date footer; every value is escaped."""
+    esc = html.escape
+    sources = "; ".join(provenance.sources) or "unknown source"
+    parts = [f"Data: {esc(sources)}"]
+    if provenance.data_updated:
+        parts.append(f"data store updated {esc(_date(provenance.data_updated))}")
+    if provenance.store_checksum:
+        parts.append(f"store version {esc(provenance.store_checksum[:12])}")
+    made = f"Report made {esc(_date(provenance.generated_at))}" if provenance.generated_at else "Report made"
+    made += " by JSNA Workbench" + (f" {esc(provenance.tool_version)}" if provenance.tool_version else "")
+    demo = " Demonstration data: not real figures." if provenance.demonstration else ""
+    return f'<footer class="jsna-footer"><p>{" · ".join(parts)}.</p><p>{made}.{demo}</p></footer>'
+
+
+_REPORT_CSS = """
+.jsna-demo-banner{background:#fff3cd;border:1px solid #d4a72c;color:#3d2e00;padding:8px 12px;margin:8px 0 16px;
+ font-family:Arial,Helvetica,sans-serif;font-size:14px}
+.jsna-footer{border-top:1px solid #ccc;margin-top:24px;padding-top:8px;color:#444;font-family:Arial,Helvetica,sans-serif;
+ font-size:12px}
+.jsna-vega{min-height:40px}
+@media print{.jsna-demo-banner{border:2px solid #000}}
+"""
+
+# The JupyterLab template minus every loader that reaches the network.
+_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{% block jupyter_widgets %}{% endblock jupyter_widgets %}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{% block extra_css %}<style type="text/css">""" + _REPORT_CSS + """</style>{% endblock extra_css %}
+{%- block body_header -%}{{ super() }}
+{{ resources.jsna_banner }}
+{%- endblock body_header -%}
+{% block body_footer %}{{ resources.jsna_footer }}
+{{ super() }}{% endblock body_footer %}
+"""
+
+_local = threading.local()
+
+
+def _exporter() -> Any:
+    """One HTML exporter per thread (they hold state while rendering)."""
+    exporter = getattr(_local, "exporter", None)
+    if exporter is None:
+        from jinja2 import DictLoader
+        from nbconvert import HTMLExporter
+
+        exporter = HTMLExporter(
+            extra_loaders=[DictLoader({"jsna_report.html.j2": _TEMPLATE})],
+            template_file="jsna_report.html.j2",
+            exclude_input=True,
+            exclude_input_prompt=True,
+            exclude_output_prompt=True,
+        )
+        quiet = logging.getLogger("jsna_lib.report.nbconvert")  # e.g. "Alternative text is missing" per chart
+        quiet.setLevel(logging.ERROR)
+        exporter.log = quiet
+        _local.exporter = exporter
+    return exporter
+
+
+# ============================================================================ rendering
+def _script_json(value: Any) -> str:
+    """JSON that is safe inside a <script> element (no '<', '>' or '&' characters)."""
+    text = json.dumps(value, ensure_ascii=False)
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def vega_embed_html(spec: Mapping[str, Any], *, mode: str = "vega-lite") -> str:
+    """HTML drawing a Vega-Lite (or Vega) ``spec`` with the page's vega-embed (renderer: SVG)."""
+    div = f"jsna-vega-{uuid.uuid4().hex[:12]}"
+    options = {"renderer": "svg", "actions": False, "mode": mode}
+    return (
+        f'<div class="jsna-vega" id="{div}"></div>\n<script type="text/javascript">\n(function () {{\n'
+        f'  var el = document.getElementById("{div}");\n'
+        f"  var spec = {_script_json(spec)};\n"
+        '  if (typeof vegaEmbed !== "function") { el.textContent = "(chart not drawn: the Vega library '
+        'is missing from this page)"; return; }\n'
+        f"  vegaEmbed(el, spec, {_script_json(options)}).catch(function (e) {{ "
+        'el.textContent = "(chart not drawn: " + e + ")"; });\n'
+        "})();\n</script>"
+    )
+
+
+#: How Vega/Vega-Lite outputs (Altair's default renderer) become part of a report.
+CHART_MODES = ("svg", "interactive")
+
+
+def _vl_version(major: str) -> str | None:
+    """The newest Vega-Lite version vl-convert has for a major version ("5" → "5.21")."""
+    import vl_convert
+
+    versions = [v for v in vl_convert.get_vegalite_versions() if v.split(".")[0] == major]
+    return max(versions, key=lambda v: tuple(int(p) for p in v.split(".") if p.isdigit())) if versions else None
+
+
+def _vega_svg(kind: str, major: str, spec: Mapping[str, Any]) -> str:
+    """A Vega/Vega-Lite spec drawn as SVG by vl-convert (no network: remote data URLs are refused)."""
+    import vl_convert
+
+    if kind == "vega":
+        return vl_convert.vega_to_svg(spec, allowed_base_urls=[])
+    return vl_convert.vegalite_to_svg(spec, vl_version=_vl_version(major), allowed_base_urls=[])
+
+
+def _vega_outputs(nb: Any, charts: str) -> None:
+    """Give every Vega/Vega-Lite output without an SVG/PNG/HTML alternative an offline rendering.
+
+    ``charts="svg"``: drawn once, here, as SVG by vl-convert (its JavaScript engine starts once
+    per process, ~0.4 s, then ~20 ms a chart; drawing it in every kernel instead costs the
+    start-up per area); a spec it cannot draw falls back to the interactive form.
+    ``charts="interactive"``: drawn in the browser by the page's vega-embed (tooltips kept).
+    """
+    for cell in nb.cells:
+        for output in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+            data = output.get("data")
+            if not data or any(k in data for k in ("text/html", "image/svg+xml", "image/png")):
+                continue
+            for mime, spec in list(data.items()):
+                match = _VEGA_MIME.match(mime)
+                if not match:
+                    continue
+                if isinstance(spec, str):
+                    spec = json.loads(spec)
+                if charts == "svg":
+                    try:
+                        data["image/svg+xml"] = _vega_svg(match[1], match[2], spec)
+                        break
+                    except Exception as exc:  # e.g. remote data: draw it in the browser instead
+                        log.warning("chart not drawn as SVG (%s); using vega-embed", exc)
+                data["text/html"] = vega_embed_html(spec, mode="vega-lite" if match[1] == "vegalite" else "vega")
+                break
+
+
+def sanitize_html(page: str) -> str:
+    """Remove every ``<script>`` or ``<link>`` that loads from the network (http, https, //)."""
+    return _CDN_LINK.sub("", _CDN_SCRIPT.sub("", page))
+
+
+_SCRIPT = re.compile(r"<script\b[^>]*>(.*?)</script\s*>", re.IGNORECASE | re.DOTALL)
+
+
+def _drop_inline_vega_bundles(page: str) -> str:
+    """Remove Vega bundles inlined by chart outputs (``charts.enable_offline("html")``): the page gets
+    the shared one instead (loading it twice would also redeclare its top-level constants)."""
+    if "window.vegaEmbed" not in page:
+        return page
+    return _SCRIPT.sub(lambda m: "" if len(m.group(1)) > 100_000 and "window.vegaEmbed" in m.group(1)
+                       else m.group(0), page)
+
+
+def render_report(nb: Any, *, title: str, provenance: Provenance, charts: str = "svg") -> str:
+    """Render an executed notebook as a portable offline HTML page (no code cells, no prompts).
+
+    The notebook is not modified. The page carries its CSS inline and, when it draws a Vega
+    chart in the browser, a placeholder for the Vega bundle: finish it with
+    :func:`externalize_assets` or :func:`inline_assets` before writing it. ``charts`` says how
+    raw Vega/Vega-Lite outputs are drawn: ``"svg"`` (static, no JavaScript) or
+    ``"interactive"`` (vega-embed); outputs that are already SVG, PNG or HTML are kept as they are.
+    """
+    if charts not in CHART_MODES:
+        raise ValueError(f"charts must be one of {', '.join(CHART_MODES)}, not {charts!r}")
+    nb = copy.deepcopy(nb)
+    nb.metadata["title"] = title
+    _vega_outputs(nb, charts)
+    resources = {"jsna_banner": banner_html(provenance), "jsna_footer": footer_html(provenance),
+                 "metadata": {"name": title}}
+    page, _ = _exporter().from_notebook_node(nb, resources=resources)
+    page = _drop_inline_vega_bundles(sanitize_html(page))
+    if "vegaEmbed" in page:
+        page = re.sub(r"</head\s*>", lambda _: _VEGA_MARKER + "\n</head>", page, count=1, flags=re.IGNORECASE)
+    return page
+
+
+# ============================================================================ assets
+def _vega_bundle_name() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"vega-bundle-{version('vl-convert-python')}.js"
+    except PackageNotFoundError as exc:  # pragma: no cover - vl-convert-python is a dependency
+        raise ReportError("a chart needs the Vega JavaScript bundle: install vl-convert-python") from exc
+
+
+_BUNDLE_LOCK = threading.Lock()
+_BUNDLE_SCRIPT = "import sys, vl_convert; sys.stdout.write(vl_convert.javascript_bundle())"
+
+
+def _cache_dir() -> Path:
+    try:
+        return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "jsna-workbench"
+    except RuntimeError:  # no home folder
+        return Path(tempfile.gettempdir()) / "jsna-workbench"
+
+
+def _vega_bundle() -> str:
+    """The Vega + Vega-Lite + vega-embed bundle: a classic script defining ``window.vegaEmbed``.
+
+    ``vl_convert.javascript_bundle()`` takes ~3 s and holds the GIL (it would stall every other
+    thread of a batch), so it runs in a subprocess once per vl-convert version and is cached in
+    ``~/.cache/jsna-workbench/`` (``XDG_CACHE_HOME``).
+    """
+    with _BUNDLE_LOCK:
+        cached = _BUNDLE_TEXT.get("js")
+        if cached is not None:
+            return cached
+        path = _cache_dir() / _vega_bundle_name()
+        try:
+            js = path.read_text("utf-8")
+            if "window.vegaEmbed" not in js:
+                raise OSError(f"{path} is not a Vega bundle")
+        except OSError:
+            done = subprocess.run([sys.executable, "-c", _BUNDLE_SCRIPT], capture_output=True, encoding="utf-8",
+                                  check=False)
+            if done.returncode != 0 or "vegaEmbed" not in done.stdout:
+                raise ReportError("could not build the Vega JavaScript bundle with vl-convert: "
+                                  + (done.stderr.strip().splitlines() or ["no output"])[-1]) from None
+            js = done.stdout
+            with contextlib.suppress(OSError):
+                write_text_atomic(path, js)
+        _BUNDLE_TEXT["js"] = js
+        return js
+
+
+_BUNDLE_TEXT: dict[str, str] = {}
+
+
+def _write_once(path: Path, text: Callable[[], str]) -> None:
+    """Write an asset unless a file of that (content- or version-addressed) name is already there."""
+    if not path.exists():
+        write_text_atomic(path, text())
+
+
+def externalize_assets(page: str, *, assets_dir: str | os.PathLike[str], href_prefix: str = "../assets/") -> str:
+    """Move a portable page's shared assets into ``assets_dir`` and link them by relative path.
+
+    The ``<style>`` blocks of the head become one ``report-<sha256[:12]>.css`` (identical across
+    the reports of a batch, so it is written once); the Vega placeholder becomes a
+    ``<script src>`` to the bundle, written once. ``href_prefix`` is the path from the page to
+    ``assets_dir``.
+    """
+    assets = Path(assets_dir)
+    head = _HEAD.search(page)
+    if head:
+        styles = _STYLE.findall(head.group(1))
+        if styles:
+            css = "\n".join(s.strip("\n") for s in styles) + "\n"
+            name = f"report-{hashlib.sha256(css.encode()).hexdigest()[:12]}.css"
+            _write_once(assets / name, lambda: css)
+            link = f'<link rel="stylesheet" href="{html.escape(href_prefix + name)}">'
+            inner = _STYLE.sub("", head.group(1))
+            inner = inner.replace(_VEGA_MARKER, "")
+            new_head = head.group(0).replace(head.group(1), f"{inner.rstrip()}\n{link}\n"
+                                             + (_VEGA_MARKER if _VEGA_MARKER in head.group(1) else ""))
+            page = page[:head.start()] + new_head + page[head.end():]
+    if _VEGA_MARKER in page:
+        name = _vega_bundle_name()
+        _write_once(assets / name, _vega_bundle)
+        page = page.replace(_VEGA_MARKER, f'<script src="{html.escape(href_prefix + name)}"></script>')
+    return page
+
+
+def inline_assets(page: str) -> str:
+    """Finish a portable page as one self-contained file (the Vega bundle inlined when needed)."""
+    if _VEGA_MARKER in page:
+        safe = re.sub(r"</(script)", r"<\\/\1", _vega_bundle(), flags=re.IGNORECASE)
+        page = page.replace(_VEGA_MARKER, f'<script type="text/javascript">\n{safe}\n</script>')
+    return page
+
+
+# ============================================================================ headline
+def _join(text: Any) -> str:
+    return "".join(text) if isinstance(text, list) else str(text)
+
+
+def _plain(text: str) -> str:
+    text = re.sub(r"^\s{0,3}#{1,6}\s*", "", text, flags=re.MULTILINE)  # heading marks
+    text = re.sub(r"(\*\*|__|\*|`)", "", text)  # emphasis and code marks
+    text = re.sub(r"\s+", " ", text).strip()
+    if len(text) > HEADLINE_MAX:
+        text = text[: HEADLINE_MAX - 1].rstrip() + "…"
+    return text
+
+
+def _unrepr(text: str) -> str:
+    stripped = text.strip()
+    if len(stripped) >= 2 and stripped[0] in "'\"" and stripped[-1] == stripped[0]:
+        try:
+            value = ast.literal_eval(stripped)
+        except (ValueError, SyntaxError):
+            return text
+        return value if isinstance(value, str) else text
+    return text
+
+
+def _strip_tags(text: str) -> str:
+    text = re.sub(r"<(script|style)\b.*?</\1\s*>", " ", text, flags=re.IGNORECASE | re.DOTALL)
+    return html.unescape(re.sub(r"<[^>]+>", " ", text))
+
+
+def headline(nb: Any) -> str | None:
+    """The area's headline from an executed notebook (convention: module docstring), or None."""
+    meta = (nb.get("metadata", {}).get("jsna") or {}).get("headline")
+    if isinstance(meta, str) and meta.strip():
+        return _plain(meta)
+    for cell in nb.get("cells", []):
+        if HEADLINE_TAG not in (cell.get("metadata", {}).get("tags") or []):
+            continue
+        if cell.get("cell_type") == "markdown":
+            return _plain(_strip_tags(_join(cell.get("source", "")))) or None
+        for output in cell.get("outputs", []):
+            kind = output.get("output_type")
+            if kind in ("display_data", "execute_result"):
+                data = output.get("data", {})
+                if "text/markdown" in data:  # inline HTML and entities are allowed in Markdown
+                    return _plain(_strip_tags(_join(data["text/markdown"]))) or None
+                if "text/plain" in data:
+                    return _plain(_unrepr(_join(data["text/plain"]))) or None
+                if "text/html" in data:
+                    return _plain(_strip_tags(_join(data["text/html"]))) or None
+            elif kind == "stream" and output.get("name") == "stdout":
+                return _plain(_join(output.get("text", ""))) or None
+        return None
+    return None
+
+
+# ============================================================================ index page
+@dataclass(frozen=True)
+class IndexRow:
+    """One area on the index page. ``href`` is the report's path relative to the index (or None)."""
+
+    area_code: str
+    area_name: str
+    status: str
+    headline: str = ""
+    href: str | None = None
+    area_type: str = ""
+    seconds: float | None = None
+    note: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+_STATUS_TEXT = {"ok": "OK", "failed": "Failed", "interrupted": "Interrupted", "not_run": "Not run",
+                "skipped": "OK (unchanged)"}
+
+_INDEX_JS = """
+(function () {
+  var table = document.getElementById("areas"), body = table.tBodies[0];
+  var search = document.getElementById("search"), shown = document.getElementById("shown");
+  function filter() {
+    var q = search.value.trim().toLowerCase(), n = 0;
+    Array.prototype.forEach.call(body.rows, function (row) {
+      var hit = !q || row.textContent.toLowerCase().indexOf(q) !== -1;
+      row.hidden = !hit; if (hit) { n += 1; }
+    });
+    shown.textContent = n + " of " + body.rows.length + " areas shown";
+  }
+  search.addEventListener("input", filter);
+  Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, col) {
+    var button = th.querySelector("button");
+    button.addEventListener("click", function () {
+      var asc = th.getAttribute("aria-sort") !== "ascending";
+      Array.prototype.forEach.call(table.tHead.rows[0].cells, function (c) { c.removeAttribute("aria-sort"); });
+      th.setAttribute("aria-sort", asc ? "ascending" : "descending");
+      var rows = Array.prototype.slice.call(body.rows);
+      rows.sort(function (a, b) {
+        var x = a.cells[col].getAttribute("data-sort") || a.cells[col].textContent;
+        var y = b.cells[col].getAttribute("data-sort") || b.cells[col].textContent;
+        var nx = parseFloat(x), ny = parseFloat(y), r;
+        if (!isNaN(nx) && !isNaN(ny) && String(nx) === x.trim() && String(ny) === y.trim()) { r = nx - ny; }
+        else { r = x.localeCompare(y, "en", {numeric: true, sensitivity: "base"}); }
+        return asc ? r : -r;
+      });
+      rows.forEach(function (row) { body.appendChild(row); });
+    });
+  });
+  filter();
+})();
+"""
+
+_INDEX_CSS = """
+body{font-family:Arial,Helvetica,sans-serif;margin:24px;color:#222}
+h1{font-size:22px;margin:0 0 8px}
+table{border-collapse:collapse;width:100%;margin-top:8px}
+th,td{border:1px solid #ccc;padding:5px 8px;font-size:13px;vertical-align:top;text-align:left}
+th{background:#eee}th button{font:inherit;font-weight:bold;background:none;border:0;padding:0;cursor:pointer}
+th[aria-sort=ascending] button::after{content:" \\25B2"}th[aria-sort=descending] button::after{content:" \\25BC"}
+td.num{text-align:right}
+.status-ok,.status-skipped{color:#1d6b2a}.status-failed{color:#a40000;font-weight:bold}
+.status-interrupted,.status-not_run{color:#7a5a00}
+#search{font-size:14px;padding:4px 8px;width:22em}
+.summary{margin:4px 0 12px}
+.note{color:#555;font-size:12px}
+""" + _REPORT_CSS
+
+
+def index_html(rows: Sequence[IndexRow], *, title: str, provenance: Provenance,
+               summary: Mapping[str, int] | None = None, subtitle: str = "") -> str:
+    """The batch index page: every area with its status, headline and a link to its report.
+
+    Sortable (click a column heading) and searchable with a few lines of inline JavaScript; no
+    external resources. Every value from the data or the notebooks is HTML-escaped.
+    """
+    esc = html.escape
+    body = []
+    for row in rows:
+        name = esc(row.area_name or row.area_code)
+        link = f'<a href="{esc(row.href)}">{name}</a>' if row.href else name
+        status = esc(_STATUS_TEXT.get(row.status, row.status))
+        note = f'<div class="note">{esc(row.note)}</div>' if row.note else ""
+        seconds = "" if row.seconds is None else f"{row.seconds:.1f}"
+        body.append(
+            f"<tr><td data-sort=\"{esc(row.area_name or row.area_code)}\">{link}</td>"
+            f"<td>{esc(row.area_code)}</td><td>{esc(row.area_type)}</td>"
+            f'<td class="status-{esc(row.status)}">{status}</td>'
+            f"<td>{esc(row.headline or '')}{note}</td>"
+            f'<td class="num" data-sort="{seconds}">{seconds}</td></tr>'
+        )
+    counts = ", ".join(f"{n} {esc(_STATUS_TEXT.get(k, k).lower())}" for k, n in (summary or {}).items() if n)
+    headings = ["Area", "Code", "Type", "Status", "Headline", "Seconds"]
+    head = "".join(f'<th scope="col"><button type="button">{h}</button></th>' for h in headings)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{esc(title)}</title><style>{_INDEX_CSS}</style></head>
+<body>
+<h1>{esc(title)}</h1>
+{f'<p>{esc(subtitle)}</p>' if subtitle else ''}
+{banner_html(provenance)}
+<p class="summary">{len(rows)} areas{': ' + counts if counts else ''}.</p>
+<label for="search">Search areas: </label><input id="search" type="search" placeholder="name, code, status or headline">
+<span id="shown" class="note" aria-live="polite"></span>
+<table id="areas"><thead><tr>{head}</tr></thead>
+<tbody>
+{chr(10).join(body)}
+</tbody></table>
+{footer_html(provenance)}
+<script>{_INDEX_JS}</script>
+</body></html>
+"""
+
