@@ -16,6 +16,13 @@ Every sentence carries its numbers, period and unit. The output depends only on 
 (ordered by significance level, then domain, name and sex), so it is tested word for word.
 :func:`to_html` escapes every string (indicator and area names come from data) and
 :func:`to_text` gives plain lines.
+
+The area report (``notebooks/area_profile.ipynb``) also takes from here its one-line
+:func:`headline_sentence` for the batch index, :func:`areas_of_concern` and
+:func:`key_indicators`, and the sentences and tables of each section (``*_html``: title,
+population and its projection, deprivation, inequalities, males and females, the region, data
+notes and definitions), each saying in a sentence what is missing when the store lacks it.
+Every data-derived string in them is HTML-escaped (:func:`table_html`, :func:`paragraphs`).
 """
 
 from __future__ import annotations
@@ -25,12 +32,17 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from . import compare
 from .profile import AreaProfile
 
-__all__ = ["Bullet", "format_value", "headlines", "to_html", "to_text"]
+__all__ = ["Bullet", "areas_of_concern", "compare_rows", "definitions_html", "deprivation_html", "format_value",
+           "headline_sentence", "headlines", "indicator_projection_html", "indicators_html", "inequality_chart_rows",
+           "inequality_html", "key_indicators", "notes_html", "other_worse_than_england", "paragraphs",
+           "population_html", "population_projection_html", "region_html", "series_labels", "sex_html",
+           "spine_domains", "table_html", "title_html", "to_html", "to_text", "trend_selection"]
 
 
 @dataclass(frozen=True)
@@ -87,6 +99,19 @@ def _against(row: pd.Series, prefix: str, place: str) -> str:
     if label == compare.SIMILAR:
         return f"similar to {place} ({bench})"
     return f"not compared with {place} ({place} {bench})"
+
+
+def series_labels(frame: pd.DataFrame) -> pd.Series:
+    """Display labels of indicator rows: the name, "(males)"/"(females)" for a sex, and the age
+    ("(0-9 yrs)") where the same indicator appears in ``frame`` for more than one age."""
+    if frame.empty:
+        return pd.Series([], dtype=object, index=frame.index)
+    labels = frame.apply(_label, axis=1).astype(str)
+    if "age" in frame.columns:
+        age = frame["age"].fillna("").astype(str)
+        several = age.groupby(frame["indicator_id"].to_numpy()).transform("nunique") > 1
+        labels = labels.where(~several | (age == ""), labels + " (" + age + ")")
+    return labels
 
 
 def _value_in(row: pd.Series, unit: str | None = None) -> str:
@@ -155,6 +180,34 @@ def _first_of_trend(profile: AreaProfile, row: pd.Series) -> pd.Series | None:
     return series.iloc[-compare.TREND_POINTS]
 
 
+def _worse_than_england(profile: AreaProfile) -> pd.DataFrame:
+    rows = profile.headline()
+    if rows.empty:
+        return rows
+    first = rows["vs_england"].fillna("").astype(str).str.split(" ").str[0]
+    return rows[first == "Worse"]
+
+
+def areas_of_concern(profile: AreaProfile) -> pd.DataFrame:
+    """The "red-red" rows: significantly worse than England *and* getting worse (recent trend),
+    over :meth:`AreaProfile.headline`, most significant first (then domain, name, sex)."""
+    worse = _worse_than_england(profile)
+    if worse.empty:
+        return worse
+    return _order(worse[worse["trend"].fillna("").str.endswith("getting worse")], "vs_england_level")
+
+
+def other_worse_than_england(profile: AreaProfile) -> pd.DataFrame:
+    """Rows significantly worse than England but not getting worse, life expectancy apart (it has
+    its own bullets), most significant first."""
+    worse = _worse_than_england(profile)
+    if worse.empty:
+        return worse
+    keep = ~worse["trend"].fillna("").str.endswith("getting worse") & (worse["value_type"].fillna("")
+                                                                       != "Life expectancy")
+    return _order(worse[keep], "vs_england_level")
+
+
 def headlines(profile: AreaProfile) -> list[Bullet]:
     """The headline bullets for ``profile`` (see the module docstring)."""
     rows = profile.headline()
@@ -165,17 +218,14 @@ def headlines(profile: AreaProfile) -> list[Bullet]:
     out.append(Bullet("summary", _summary(rows, "vs_england", "England", _period_range(rows))))
     if profile.region_code and profile.region_code != profile.area_code:
         out.append(Bullet("summary", _summary(rows, "vs_region", region)))
+    if profile.comparator not in ("england", "region") and "vs_comparator" in rows.columns:
+        out.append(Bullet("summary", _summary(rows, "vs_comparator", profile.comparator_name or profile.comparator)))
     out.append(Bullet("meaning", "“Significantly” better or worse means the difference is unlikely to be "
                                  "chance: England's value lies outside the area's 95% confidence interval (99.8% "
                                  "where stated)."))
 
-    first = rows["vs_england"].fillna("").astype(str).str.split(" ").str[0]
-    worse = rows[first == "Worse"]
-    getting_worse = worse["trend"].fillna("").str.endswith("getting worse")
-    concern = _order(worse[getting_worse], "vs_england_level")
-    # Life expectancy has its own bullets (with the gap to England), so it is not repeated here.
-    other_worse = worse[~getting_worse & (worse["value_type"].fillna("") != "Life expectancy")]
-    other_worse = _order(other_worse, "vs_england_level")
+    concern = areas_of_concern(profile)
+    other_worse = other_worse_than_england(profile)
     if concern.empty:
         out.append(Bullet("concern", "No indicator is both significantly worse than England and getting worse."))
     else:
@@ -270,3 +320,540 @@ def to_html(bullets: Sequence[Bullet], *, headings: bool = True) -> str:
     if current is not None:
         parts.append("</ul>")
     return "\n".join(parts)
+
+
+# ============================================================================= the area report
+# Sentences and tables for notebooks/area_profile.ipynb. Every function returns plain text or an
+# HTML fragment in which every data-derived string is escaped; none draws a chart.
+_AREA_TYPE_WORDS = {"utla": ("upper-tier local authority", "upper-tier local authorities"),
+                    "ltla": ("lower-tier local authority", "lower-tier local authorities"),
+                    "region": ("region", "regions"), "england": ("country", "countries"),
+                    "custom": ("custom area", "custom areas")}
+_ALL_AGES = "All ages"  # jsna_lib.projection.ALL_AGES (not imported: it would load scipy)
+_POLARITY_WORDS = {"RAG - Low is good": "lower is better", "RAG - High is good": "higher is better",
+                   "BOB - Blue orange blue": "neither higher nor lower is better",
+                   "Not applicable": "not judged"}
+
+
+def _esc(value: object) -> str:
+    return html.escape("" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value),
+                       quote=True)
+
+
+def _type_words(area_type: str, plural: bool = False) -> str:
+    words = _AREA_TYPE_WORDS.get(str(area_type), (f"{area_type} area", f"{area_type} areas"))
+    return words[1] if plural else words[0]
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _number(value: object, decimals: int = 0) -> str:
+    if value is None or pd.isna(value):
+        return "–"
+    return f"{float(value):,.{decimals}f}"
+
+
+def _percent(value: object, decimals: int = 1) -> str:
+    return "–" if value is None or pd.isna(value) else f"{float(value):.{decimals}f}%"
+
+
+def paragraphs(*texts: str) -> str:
+    """Plain-text sentences as escaped ``<p>`` paragraphs (empty texts left out)."""
+    return "\n".join(f"<p>{_esc(t)}</p>" for t in texts if t)
+
+
+def table_html(frame: pd.DataFrame, *, caption: str = "", numeric: Sequence[str] = (),
+               css_class: str = "jsna-table", raw: Sequence[str] = ()) -> str:
+    """A frame (already formatted as text) as an HTML table: header from the column names, every
+    cell and the caption escaped, except the ``raw`` columns (HTML built by this module from
+    escaped parts); ``numeric`` columns right-aligned."""
+    right, trusted = set(numeric), set(raw)
+    head = "".join(f'<th style="text-align:{"right" if c in right else "left"}">{_esc(c)}</th>'
+                   for c in frame.columns)
+    body = "".join(
+        "<tr>" + "".join(f'<td style="text-align:{"right" if c in right else "left"}">'
+                         f'{v if c in trusted else _esc(v)}</td>'
+                         for c, v in zip(frame.columns, row, strict=True)) + "</tr>"
+        for row in frame.itertuples(index=False, name=None))
+    cap = f"<caption>{_esc(caption)}</caption>" if caption else ""
+    return (f'<table class="{_esc(css_class)}">{cap}<thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table>")
+
+
+def headline_sentence(profile: AreaProfile) -> str:
+    """One plain-text sentence for the batch index, e.g. "Birmingham: 11 of 37 indicators
+    significantly worse than England, 0 better; 3 areas of concern" (counts as in the summary
+    bullet: the persons figure of each indicator, or each sex where there is none)."""
+    rows = profile.headline()
+    if rows.empty:
+        return f"{profile.area_name}: no indicator values in this data store"
+    first = rows["vs_england"].fillna("").astype(str).str.split(" ").str[0]
+    worse, better = int((first == "Worse").sum()), int((first == "Better").sum())
+    concern = len(areas_of_concern(profile))
+    return (f"{profile.area_name}: {worse} of {_plural(len(rows), 'indicator')} significantly worse than England, "
+            f"{better} better; {_plural(concern, 'area')} of concern")
+
+
+def title_html(profile: AreaProfile) -> str:
+    """The report's heading: the area's name, what it is and what it is compared with (and, for
+    synthetic data, that it is demonstration data)."""
+    kind = _type_words(profile.area_type)
+    where = f" in {_region_place(profile)}" if profile.region_code else ""
+    if profile.area_type == "ltla" and str(profile.parent_code).upper().startswith("E10") and profile.parent_name:
+        where = f" in {profile.parent_name}{',' + where if where else ''}"
+    benchmarks = ["England"]
+    if profile.region_code:
+        benchmarks.append(_region_place(profile))
+    if profile.comparator not in ("england", "region"):
+        benchmarks.append(profile.comparator_name or profile.comparator)
+    period = "the latest data for each indicator" if profile.period == "latest" else f"the period {profile.period}"
+    text = (f"{profile.area_name} ({profile.area_code}) is {'an' if kind[0] in 'aeiou' else 'a'} {kind}{where}. "
+            f"This Joint Strategic Needs Assessment profile uses {period}, compared with {_join_words(benchmarks)}.")
+    if profile.demonstration:
+        text += " It uses demonstration (synthetic) data: the numbers describe no real place."
+    return f"<h1>{_esc(profile.area_name)}: area profile</h1>\n<p>{_esc(text)}</p>"
+
+
+def key_indicators(profile: AreaProfile, limit: int = 6) -> pd.DataFrame:
+    """The indicators a Health and Wellbeing Board would look at first, with a ``reason``: the
+    areas of concern, then the rest significantly worse than England, life expectancy at birth,
+    indicators with a significant recent trend (worsening first); when none of these exist, the
+    store's other indicators. At most ``limit`` rows of :meth:`AreaProfile.headline`."""
+    rows = profile.headline()
+    if rows.empty:
+        return rows.assign(reason=pd.Series(dtype=object))
+    trend = rows["trend"].fillna("").astype(str)
+    le = rows[(rows["value_type"].fillna("") == "Life expectancy")
+              & rows["name"].fillna("").str.contains("at birth", case=False)]
+    parts = [(areas_of_concern(profile), "area of concern"),
+             (other_worse_than_england(profile), "significantly worse than England"),
+             (le, "life expectancy"),
+             (_order(rows[trend.str.endswith("getting worse")]), "getting worse"),
+             (_order(rows[trend.str.endswith("getting better")]), "getting better")]
+    chosen = pd.concat([p.assign(reason=r) for p, r in parts if len(p)], ignore_index=True) if any(
+        len(p) for p, _ in parts) else rows.iloc[:0].assign(reason="")
+    if chosen.empty:  # nothing stands out: the series with most values (to project), compared ones first
+        ts = profile.time_series
+        points = ts.groupby(["indicator_id", "sex", "age"]).size().rename("_points").reset_index() if len(
+            ts) else pd.DataFrame(columns=["indicator_id", "sex", "age", "_points"])
+        ranked = _order(rows).merge(points, on=["indicator_id", "sex", "age"], how="left")
+        ranked = ranked.assign(_points=-ranked["_points"].fillna(0),
+                               _compared=ranked["vs_england"].fillna(compare.NOT_COMPARED) == compare.NOT_COMPARED)
+        ranked = ranked.sort_values(["_points", "_compared"], kind="stable")
+        chosen = ranked.drop(columns=["_points", "_compared"]).assign(reason="indicator in this store")
+    chosen = chosen.drop_duplicates(["indicator_id", "sex", "age"]).head(limit)
+    return chosen.reset_index(drop=True)
+
+
+
+def _group_words(group: str) -> str:
+    """"0-14" → "aged 0 to 14", "85+" → "aged 85 and over", "All ages" → "all ages"."""
+    if group.endswith("+"):
+        return f"aged {group[:-1]} and over"
+    if "-" in group:
+        low, high = group.split("-", 1)
+        return f"aged {low} to {high}"
+    return group.lower()
+
+
+def population_html(profile: AreaProfile, structure: pd.DataFrame, *, table_present: bool) -> str:
+    """The population paragraph and age-structure table (area and England shares by broad age
+    group), or a sentence saying why there is none."""
+    name = profile.area_name
+    if not table_present:
+        return paragraphs(
+            "This store has no population table, so the population pyramid, the age structure and the "
+            "population projection are not shown.",
+            "To add them, import ONS mid-year population estimates by sex and 5-year age band (columns "
+            "area_code, year, sex, age_band, population) into the store with \u201cjsna import FILE --format tidy\u201d.")
+    own = structure[structure["area_code"] == profile.area_code]
+    if own.empty:
+        return paragraphs(f"The store's population table has no rows for {name}, so the population pyramid, the "
+                          "age structure and the population projection are not shown.")
+    england = structure[structure["area_code"] == compare.ENGLAND].set_index("age_group")
+    year = int(own["year"].iloc[0])
+    by_group = own.set_index("age_group")
+    total = by_group["population"].get(_ALL_AGES, np.nan)
+    older = by_group[by_group.index.str.match(r"^(65|75|85)")]
+    older_share = older["share"].sum() if len(older) else np.nan
+    eng_older = england[england.index.str.match(r"^(65|75|85)")]["share"].sum() if len(england) else np.nan
+    young = by_group["share"].get("0-14", np.nan)
+    text = f"In {year} {name} had an estimated {_number(total)} residents."
+    if pd.notna(older_share):
+        text += f" {_percent(older_share)} were aged 65 and over"
+        text += f" (England {_percent(eng_older)})" if pd.notna(eng_older) and len(england) else ""
+        if pd.notna(young):
+            text += f" and {_percent(young)} were aged under 15"
+            text += f" (England {_percent(england['share'].get('0-14', np.nan))})" if len(england) else ""
+        text += "."
+    table = pd.DataFrame({
+        "Age group": [_group_words(str(g)).capitalize() for g in by_group.index],
+        f"Residents, {year}": [_number(v) for v in by_group["population"]],
+        f"Share of {name}": [_percent(v) for v in by_group["share"]],
+        "Share of England": [_percent(england["share"].get(g, np.nan)) if len(england) else "–"
+                             for g in by_group.index]})
+    return paragraphs(text) + "\n" + table_html(
+        table, caption=f"Population by broad age group, {name}, {year}",
+        numeric=[c for c in table.columns if c != "Age group"])
+
+
+def population_projection_html(profile: AreaProfile, summary: pd.DataFrame, *, level: float = 0.95) -> str:
+    """What the population projection says (total and the oldest group), its table and how it is made."""
+    name = profile.area_name
+    if summary.empty:
+        return paragraphs(f"There are no population figures for {name} in this store, so nothing is projected.")
+    whole = summary[summary["age_group"] == _ALL_AGES]
+    notes = summary["note"].fillna("").astype(str)
+    if whole.empty or pd.isna(whole["projected"].iloc[0]):
+        why = notes[notes != ""].iloc[0] if (notes != "").any() else "the population cannot be fitted"
+        return paragraphs(f"The population of {name} is not projected: {why} (at least 4 years are needed).")
+    row = whole.iloc[0]
+    change = float(row["change_pct"])
+    direction = "more" if change >= 0 else "fewer"
+    lead = (f"If the trend of recent years continues, {name} would have about {_number(row['projected'])} residents "
+            f"in {int(row['projected_year'])} ({level:.0%} prediction interval {_number(row['lower'])} to "
+            f"{_number(row['upper'])}), {_percent(abs(change))} {direction} than in {int(row['latest_year'])}.")
+    oldest = summary[summary["age_group"].astype(str).str.endswith("+")]
+    if len(oldest) and pd.notna(oldest["projected"].iloc[0]):
+        o = oldest.iloc[0]
+        lead += (f" The number {_group_words(str(o['age_group']))} would go from {_number(o['latest'])} to about "
+                 f"{_number(o['projected'])} ({'+' if o['change_pct'] >= 0 else '−'}{_percent(abs(o['change_pct']))}).")
+    table = pd.DataFrame({
+        "Age group": [_group_words(str(g)).capitalize() for g in summary["age_group"]],
+        "Latest": [f"{_number(v)} ({int(y)})" if pd.notna(y) else "–" for v, y in zip(summary["latest"],
+                                                                                     summary["latest_year"],
+                                                                                     strict=True)],
+        "Projected": [f"{_number(v)} ({int(y)})" if pd.notna(v) else "not projected"
+                      for v, y in zip(summary["projected"], summary["projected_year"].fillna(0), strict=True)],
+        f"{level:.0%} prediction interval": [f"{_number(lo)} to {_number(hi)}" if pd.notna(lo) else "–"
+                                             for lo, hi in zip(summary["lower"], summary["upper"], strict=True)],
+        "Change": [("+" if c >= 0 else "−") + _percent(abs(c)) if pd.notna(c) else "–" for c in summary["change_pct"]],
+        "Average change a year": [("+" if g >= 0 else "−") + _percent(abs(g), 2) if pd.notna(g) else "–"
+                                  for g in summary["growth_pct"]]})
+    method = (f"How this is made: for each age group the yearly totals ({int(row['first_year'])} to "
+              f"{int(row['latest_year'])}, {int(row['n_years'])} years) are fitted with a straight line on the "
+              f"logarithmic scale (a constant yearly rate of change), which is continued for "
+              f"{int(row['projected_year'] - row['latest_year'])} years. The {level:.0%} prediction interval shows "
+              "how closely past years follow that line; it cannot allow for a change of trend (new housing, "
+              "migration, a pandemic). The all-ages line is fitted on its own, so it can differ slightly from the "
+              "sum of the groups. This continues past trends and is not an official projection: for planning "
+              "figures use the ONS sub-national population projections.")
+    return (paragraphs(lead) + "\n" + table_html(table, caption=f"Population projection by broad age group, {name}",
+                                                  numeric=[c for c in table.columns if c != "Age group"])
+            + "\n" + paragraphs(method))
+
+
+def indicator_projection_html(profile: AreaProfile, summary: pd.DataFrame, keys: pd.DataFrame, *,
+                              level: float = 0.95) -> str:
+    """The key indicators' trends continued: a table (latest value, value the trend would reach,
+    its confidence interval, change a year, why the indicator is shown) and how it is made."""
+    if keys.empty:
+        return paragraphs("There are no indicator series to continue.")
+    merged = keys[["indicator_id", "sex", "age", "name", "unit", "reason"]].merge(
+        summary.drop(columns=["name", "unit"], errors="ignore"), on=["indicator_id", "sex", "age"], how="left")
+    labels = series_labels(merged)
+    units = merged["unit"].fillna("").astype(str)
+    table = pd.DataFrame({
+        "Indicator": labels,
+        "Why shown": merged["reason"].fillna(""),
+        "Latest": [f"{format_value(v, u)} ({p})" if pd.notna(v) else "–"
+                   for v, u, p in zip(merged["latest"], units, merged["latest_period"], strict=True)],
+        "Trend continued to": [f"{format_value(v, u)} ({p})" if pd.notna(v) else "not projected"
+                               for v, u, p in zip(merged["projected"], units, merged["projected_period"], strict=True)],
+        f"{level:.0%} confidence interval": [
+            f"{format_value(lo, u)} to {format_value(hi, u)}" if pd.notna(lo) else (n or "–")
+            for lo, hi, u, n in zip(merged["lower_95"], merged["upper_95"], units, merged["note"].fillna(""),
+                                    strict=True)],
+        "Change a year": [("+" if s >= 0 else "−") + format_value(abs(s), u, 2) if pd.notna(s) else "–"
+                          for s, u in zip(merged["slope"], units, strict=True)]})
+    lead = ("Where the key indicators would be if their recent trend simply continued. This is not a forecast: "
+            "services, policy and events change trends.")
+    method = ("How this is made: a straight line is fitted through each indicator's last 5 values (at least 4 are "
+              "needed), giving more weight to the more precise values (weights 1/SE², from their 95% confidence "
+              "intervals), and continued for 5 periods. The interval is the "
+              f"{level:.0%} confidence interval of the continued line, widened when the values scatter more than "
+              "their own intervals imply; a published value would also carry its own sampling error. Proportions "
+              "are kept between 0 and 100% and rates at zero or above.")
+    return paragraphs(lead) + "\n" + table_html(table, caption=f"Key indicators: recent trend continued, "
+                                                              f"{profile.area_name}",
+                                                numeric=["Latest", "Trend continued to", "Change a year"]) + \
+        "\n" + paragraphs(method)
+
+
+def deprivation_html(profile: AreaProfile, score: pd.DataFrame, domains: Sequence[str]) -> str:
+    """The area's deprivation score, rank and quintile, and which wider-determinants domains follow."""
+    texts: list[str] = []
+    name = profile.area_name
+    if score.empty:
+        texts.append("This store has no deprivation score indicator (such as the Index of Multiple Deprivation "
+                     "score), so the area's deprivation rank and quintile cannot be shown.")
+    else:
+        row = score.iloc[0]
+        text = f"{row['name']}: {format_value(row['value'], '')} in {row['period']}"
+        if pd.notna(row.get("england_value")):
+            text += f" (England {format_value(row['england_value'], '')})"
+        text += "."
+        if pd.notna(row.get("most_deprived_rank")) and pd.notna(row.get("rank_count")):
+            text += (f" {name} is the {_ordinal(int(row['most_deprived_rank']))} most deprived of "
+                     f"{int(row['rank_count'])} {_type_words(profile.area_type, plural=True)} with a score")
+            if pd.notna(row.get("quintile")):
+                text += (f", in quintile {int(row['quintile'])} of 5 (quintile 1 is the least deprived fifth of "
+                         "areas, quintile 5 the most deprived)")
+            text += "."
+        texts.append(text)
+    if domains:
+        texts.append(f"The table shows the indicators of the {_join_words(domains)} "
+                     f"domain{'s' if len(domains) > 1 else ''}; they are also in the spine chart of section 4.")
+    else:
+        texts.append("This store has no indicators in a domain about deprivation or the wider determinants of "
+                     "health (employment, housing, crime, income, education).")
+    return paragraphs(*texts)
+
+
+def _swatch(colour: object, label: object) -> str:
+    """A small colour square before an escaped label (colour is never the only cue)."""
+    colour = str(colour or "")
+    colour = colour if len(colour) == 7 and colour.startswith("#") and all(
+        ch in "0123456789abcdefABCDEF" for ch in colour[1:]) else "#C9C9C9"
+    return (f'<span style="display:inline-block;width:0.8em;height:0.8em;margin-right:0.35em;'
+            f'background:{colour};border:1px solid #777"></span>{_esc(label)}')
+
+
+def indicators_html(profile: AreaProfile, domains: Sequence[str], *, caption: str = "") -> str:
+    """The profile's indicators in ``domains`` as a table: period, value, region, England, the
+    comparison with England (colour square and label) and the recent trend."""
+    rows = profile.headline()
+    if rows.empty or not domains:
+        return ""
+    rows = rows[rows["domain"].fillna("").astype(str).isin(list(domains))]
+    units = rows["unit"].fillna("").astype(str)
+    significance = rows["vs_england"].fillna(compare.NOT_COMPARED).astype(str)
+    colours = rows["vs_england_colour"] if "vs_england_colour" in rows.columns else compare.colour(significance)
+    region = rows["region_value"] if "region_value" in rows.columns else pd.Series(np.nan, index=rows.index)
+    table = pd.DataFrame({
+        "Indicator": series_labels(rows),
+        "Period": rows["period"].astype(str),
+        profile.area_name: [format_value(v, u) for v, u in zip(rows["value"], units, strict=True)],
+        "Region": [format_value(v, u) for v, u in zip(region, units, strict=True)],
+        "England": [format_value(v, u) for v, u in zip(rows["england_value"], units, strict=True)],
+        "Compared with England": [_swatch(c, s) for c, s in zip(colours, significance, strict=True)],
+        "Recent trend": rows["trend"].fillna("").astype(str)})
+    return table_html(table, caption=caption, numeric=[profile.area_name, "Region", "England"],
+                      raw=["Compared with England"])
+
+
+def _join_words(words: Sequence[str]) -> str:
+    words = [str(w) for w in words]
+    if len(words) <= 1:
+        return "".join(words)
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def spine_domains(profile: AreaProfile, exclude: Sequence[str] = ()) -> list[str]:
+    """The domains of the profile as the spine chart names them (an empty domain is "Other
+    indicators"), in data order, leaving out ``exclude``."""
+    if profile.indicators.empty:
+        return []
+    domains = profile.indicators["domain"].fillna("").astype(str).replace("", "Other indicators")
+    return [d for d in dict.fromkeys(domains) if d not in set(exclude)]
+
+
+def trend_selection(profile: AreaProfile, limit: int = 6) -> tuple[pd.DataFrame, str]:
+    """The rows to draw trend charts for and a sentence saying which: the areas of concern, else
+    the indicators significantly worse than England, else none."""
+    concern = areas_of_concern(profile)
+    if len(concern):
+        shown = concern.head(limit)
+        more = f" (the first {limit} of {len(concern)})" if len(concern) > limit else ""
+        return shown, (f"{_plural(len(concern), 'indicator')} {_are(len(concern))} significantly worse than England "
+                       f"and getting worse{more}. Each chart shows {profile.area_name}'s values over time with their "
+                       "95% confidence intervals, against England and the region.")
+    worse = _worse_than_england(profile)
+    if len(worse):
+        shown = _order(worse, "vs_england_level").head(limit)
+        return shown, ("No indicator is both significantly worse than England and getting worse. The charts show "
+                       f"the {_plural(len(shown), 'indicator')} significantly worse than England instead.")
+    return worse, ("No indicator is significantly worse than England, so there are no areas of concern and no trend "
+                   "charts here.")
+
+
+def _gap_value(value: float, unit: str) -> str:
+    """A difference with its unit: percentage points for percentages."""
+    if unit == "%":
+        return f"{abs(float(value)):,.1f} percentage points"
+    return format_value(abs(float(value)), unit)
+
+
+def _gap_text(row: pd.Series) -> str:
+    """"8.3 percentage points higher in the most deprived (95% CI 7.9 to 8.7)"; "no clear gradient ..."."""
+    if pd.isna(row["sii"]):
+        return "not calculated"
+    unit = str(row.get("unit", "") or "")
+    low, high = row["sii_lower_95"], row["sii_upper_95"]
+    has_ci = pd.notna(low) and pd.notna(high)
+    if has_ci and low <= 0 <= high:
+        return (f"no clear gradient (SII {format_value(row['sii'], unit)}, 95% CI {format_value(low, unit)} to "
+                f"{format_value(high, unit)})")
+    where = "most deprived" if row["sii"] < 0 else "least deprived"
+    text = f"{_gap_value(row['sii'], unit)} higher in the {where}"
+    if has_ci:
+        a, b = sorted((abs(float(low)), abs(float(high))))
+        text += f" (95% CI {format_value(a, '')} to {format_value(b, '')})"
+    return text
+
+
+def inequality_html(profile: AreaProfile, summary: pd.DataFrame, *, limit: int = 10) -> str:
+    """What the deprivation breakdowns show: the slope index of inequality of the ``limit``
+    indicators with the largest gaps relative to their level (or why it cannot be calculated),
+    for the area or, lacking its own, for England."""
+    name = profile.area_name
+    if summary.empty:
+        return paragraphs(f"This store has no figures by deprivation decile or quintile for {name} or for England, "
+                          "so inequalities by deprivation and the slope index of inequality (SII) are not shown.")
+    own = (summary["area_code"] == profile.area_code).any()
+    whose = name if own else "England"
+    texts = []
+    if not own:
+        texts.append(f"The store has no figures by deprivation for {name} itself, so this section shows England's "
+                     "gradient by deprivation: the national context for the area's figures.")
+    texts.append("The slope index of inequality (SII) is the modelled gap in an indicator between the most and the "
+                 "least deprived ends of the population, allowing for the size of each deprivation group "
+                 "(a population-weighted regression across the groups; 95% confidence interval by simulation).")
+    relative = (summary["sii"].abs() / summary[["most_deprived", "least_deprived"]].mean(axis=1)).fillna(-1)
+    ordered = summary.assign(_rel=relative).sort_values("_rel", ascending=False, kind="stable")
+    shown = ordered.head(limit)
+    if len(ordered) > limit:
+        texts.append(f"The table shows the {limit} indicators with the largest gaps relative to their level, of "
+                     f"{len(ordered)} with a breakdown by deprivation.")
+    units = shown["unit"].fillna("").astype(str)
+    table = pd.DataFrame({"Indicator": series_labels(shown)})
+    if shown["category_type"].nunique() > 1:
+        table["Deprivation groups"] = shown["category_type"].astype(str).to_numpy()
+    table = table.assign(**{
+        "Period": shown["period"].to_numpy(),
+        "Most deprived": [format_value(v, u) for v, u in zip(shown["most_deprived"], units, strict=True)],
+        "Least deprived": [format_value(v, u) for v, u in zip(shown["least_deprived"], units, strict=True)],
+        "Gap across the deprivation scale (SII)": [
+            _gap_text(r) if not n else f"not calculated: {n}" for (_, r), n in zip(
+                shown.iterrows(), shown["note"].fillna(""), strict=True)]})
+    if shown["sii"].notna().any() and shown.loc[shown["sii"].notna(), "sii_lower_95"].isna().all():
+        texts.append("The data give no confidence intervals for the deprivation groups, so the SII has none either.")
+    caption = f"Inequality by deprivation, {whose}: largest relative gaps first"
+    return paragraphs(*texts) + "\n" + table_html(table, caption=caption, numeric=["Most deprived", "Least deprived"])
+
+
+def inequality_chart_rows(summary: pd.DataFrame, keys: pd.DataFrame, limit: int = 2, *,
+                          area_type: str | None = None) -> pd.DataFrame:
+    """Which breakdowns to chart: key indicators first, then the largest relative gaps; one
+    breakdown per indicator (the deprivation groups of ``area_type``'s tier where there are two)."""
+    if summary.empty:
+        return summary
+    key_ids = list(dict.fromkeys(keys["indicator_id"])) if len(keys) else []
+    rank = summary["indicator_id"].map({k: i for i, k in enumerate(key_ids)}).fillna(len(key_ids))
+    rel = (summary["sii"].abs() / summary[["most_deprived", "least_deprived"]].mean(axis=1)).fillna(0)
+    # Deprivation groups of the area's own tier first (Fingertips publishes "County & UA" and
+    # "District & UA" deciles side by side), then complete breakdowns.
+    tier = {"utla": "county", "ltla": "district"}.get(area_type or "", "")
+    own_tier = summary["category_type"].astype(str).str.contains(tier, case=False) if tier else True
+    ordered = summary.assign(_rank=rank, _tier=~pd.Series(own_tier, index=summary.index).astype(bool),
+                             _incomplete=summary["note"].fillna("") != "", _rel=-rel)
+    ordered = ordered.sort_values(["_rank", "_tier", "_incomplete", "_rel"], kind="stable")
+    return ordered.drop_duplicates("indicator_id").head(limit).drop(
+        columns=["_rank", "_tier", "_incomplete", "_rel"]).reset_index(drop=True)
+
+
+def sex_html(profile: AreaProfile, differences: pd.DataFrame) -> str:
+    """Male and female values side by side with a test of the difference, or why there are none."""
+    if differences.empty:
+        return paragraphs(f"The data for {profile.area_name} has no separate figures for males and females, so "
+                          "differences between the sexes are not shown.")
+    def value(v: float, lo: float, hi: float) -> str:
+        if pd.isna(v):
+            return "no value"
+        if pd.isna(lo) or pd.isna(hi):
+            return format_value(v, "")
+        return f"{format_value(v, '')} ({format_value(lo, '')} to {format_value(hi, '')})"
+
+    table = pd.DataFrame({
+        "Indicator": differences["name"], "Unit": differences["unit"].fillna("").astype(str),
+        "Period": differences["period"],
+        "Males (95% CI)": [value(v, lo, hi) for v, lo, hi in zip(
+            differences["male"], differences["male_lower_95"], differences["male_upper_95"], strict=True)],
+        "Females (95% CI)": [value(v, lo, hi) for v, lo, hi in zip(
+            differences["female"], differences["female_lower_95"], differences["female_upper_95"], strict=True)],
+        "Difference": differences["significance"]})
+    lead = (f"Indicators published for males and females in {profile.area_name}. A difference is called significant "
+            "when it is more than 1.96 times its standard error (from the two 95% confidence intervals).")
+    return paragraphs(lead) + "\n" + table_html(table, caption=f"Males and females, {profile.area_name}")
+
+
+def region_html(profile: AreaProfile, region_areas: pd.DataFrame, shown: pd.DataFrame) -> str:
+    """Which areas the comparison uses and what the charts show."""
+    n = len(region_areas)
+    kinds = _type_words(profile.area_type, plural=True)
+    county = profile.area_type == "ltla" and str(profile.parent_code).upper().startswith("E10")
+    place = (profile.parent_name or profile.parent_code) if county else _region_place(profile)
+    if not profile.region_code or n <= 1:
+        return paragraphs(f"{profile.area_name} has no other {kinds} in {place or 'its region'} in this store, so "
+                          "there is no comparison with neighbouring areas.")
+    texts = [f"{profile.area_name} is one of the {n} {kinds} in {place}; they are its neighbours here (the store "
+             "holds no statistical nearest-neighbour groups)."]
+    if len(shown):
+        texts.append(f"The bar charts rank them on {_plural(len(shown), 'key indicator')} (95% confidence intervals "
+                     "as whiskers, England as the line). The overview after them (the \u201ctartan rug\u201d) shows "
+                     "every indicator for every area, each cell coloured and marked by its comparison with England.")
+    else:
+        texts.append("The overview (the \u201ctartan rug\u201d) shows every indicator for every area, each cell "
+                     "coloured and marked by its comparison with England.")
+    return paragraphs(*texts)
+
+
+def compare_rows(keys: pd.DataFrame, comparisons: pd.DataFrame, limit: int = 3) -> pd.DataFrame:
+    """Key indicators (one row per indicator) that the region's comparison rows hold, at most ``limit``."""
+    if keys.empty or comparisons.empty:
+        return keys.iloc[:0]
+    present = comparisons[["indicator_id", "sex", "age"]].drop_duplicates().astype(
+        {"indicator_id": "int64", "sex": object, "age": object})
+    rows = keys.astype({"indicator_id": "int64", "sex": object, "age": object}).merge(
+        present, on=["indicator_id", "sex", "age"], how="inner")
+    return rows.drop_duplicates("indicator_id").head(limit).reset_index(drop=True)
+
+
+def notes_html(profile: AreaProfile) -> str:
+    """Data notes: demonstration warning, sources, what "similar" means, the profile's own notes."""
+    items = list(profile.notes)
+    items.insert(1 if profile.demonstration else 0,
+                 "\u201cSimilar\u201d means the difference from England (or the region) is within what chance "
+                 "could produce: the benchmark's value lies inside the area's 95% confidence interval (99.8% for "
+                 "indicators compared at that level). \u201cBetter\u201d or \u201cWorse\u201d means the interval "
+                 "lies wholly on one side; \u201cHigher\u201d or \u201cLower\u201d is used where neither direction "
+                 "is better.")
+    items.append("Recent trend: the Fingertips trend test over the last 5 values (chi-square test for trend, "
+                 "p < 0.002); \u201cCannot be calculated\u201d for rolling multi-year periods, fewer than 5 values "
+                 "or value types the test does not cover.")
+    items.append("Areas of concern are indicators that are both significantly worse than England and getting worse.")
+    return "<ul class=\"jsna-notes\">" + "".join(f"<li>{_esc(t)}</li>" for t in items) + "</ul>"
+
+
+def definitions_html(profile: AreaProfile) -> str:
+    """One row per indicator in the profile: domain, period, value type and unit, polarity,
+    definition and source."""
+    ind = profile.indicators
+    if ind.empty:
+        return ""
+    rows = ind.sort_values("period_sort", kind="stable").drop_duplicates("indicator_id", keep="last")
+    rows = rows.sort_values(["domain", "name"], kind="stable", na_position="last")
+    unit = rows["unit"].fillna("").astype(str)
+    table = pd.DataFrame({
+        "Indicator": rows["name"].fillna("").astype(str),
+        "Domain": rows["domain"].fillna("").astype(str),
+        "Latest period": rows["period"].astype(str),
+        "Measure": [f"{vt}{' (' + u + ')' if u else ''}" for vt, u in zip(rows["value_type"].fillna(""), unit,
+                                                                          strict=True)],
+        "Polarity": rows["polarity"].fillna("").map(lambda p: _POLARITY_WORDS.get(str(p), str(p))),
+        "Definition": rows["definition"].fillna("").astype(str),
+        "Source": rows["source"].fillna("").astype(str)})
+    return table_html(table, caption="Indicator definitions", css_class="jsna-table jsna-definitions")

@@ -10,6 +10,13 @@ It reads the precomputed ``comparisons`` table when the store has one made from 
 values (:func:`jsna_lib.compare.compare_all`, the fast path: only this area's rows are read) and
 otherwise computes for this one area (quintiles, ranks and spines still need every area of the
 type, which :func:`jsna_lib.compare.compare_values` handles with ``focus``).
+
+For the area report it also finds the store (:func:`open_store`, relative paths from the
+repository or ``notebooks/``), and derives from a profile: the deprivation score and its rank
+(:func:`deprivation_score`), the wider-determinants domains (:func:`wider_domains`), the slope
+index of inequality of every deprivation breakdown (:func:`inequality_summary`), male/female
+differences (:func:`sex_differences`), the population history (:func:`population_history`) and
+the region's areas and their comparison rows (:func:`region_areas`, :func:`region_comparisons`).
 """
 
 from __future__ import annotations
@@ -24,7 +31,9 @@ import pandas as pd
 
 from . import compare
 
-__all__ = ["AreaProfile", "area_profile"]
+__all__ = ["AreaProfile", "area_names", "area_profile", "deprivation_rank", "deprivation_score", "in_county",
+           "inequality_summary", "one_age_per_indicator", "open_store", "population_history", "region_areas",
+           "region_comparisons", "sex_differences", "wider_domains"]
 
 _INDICATOR_META = ["name", "domain", "value_type", "unit", "multiplier", "polarity", "comparator_method",
                    "definition", "source"]
@@ -266,7 +275,7 @@ def area_profile(store: Any, area_code: str, comparator: Any = "england", period
     population, pop_year = _population(store, code)
     entry = store.manifest.get("tables", {}).get("values", {})
     sources = [str(s) for s in entry.get("sources", [entry.get("source", "")]) if s]  # every source that wrote
-    source = "; ".join(sources)
+    source = "; ".join(_source_label(s) for s in sources)
     demonstration = any("synthetic" in s.lower() or "demonstration" in s.lower() for s in sources)
 
     comparator_code = {"region": region_code, "parent": parent_code}.get(comp.kind, comp.code)
@@ -282,6 +291,16 @@ def area_profile(store: Any, area_code: str, comparator: Any = "england", period
     )
     profile.notes = _notes(profile, meta, store)
     return profile
+
+
+def _source_label(source: str) -> str:
+    """A source as a reader should see it: an imported file by its name, not the analyst's path."""
+    from pathlib import PurePath
+
+    text = source.strip()
+    if ("/" in text or "\\" in text) and "://" not in text and " " not in PurePath(text).name:
+        return PurePath(text.replace("\\", "/")).name or text
+    return text
 
 
 def _with_positions(frame: pd.DataFrame) -> pd.DataFrame:
@@ -370,3 +389,277 @@ def _notes(profile: AreaProfile, meta: pd.DataFrame, store: Any) -> list[str]:
     if not profile.from_precomputed:
         notes.append("Comparisons were computed for this area (no current precomputed comparisons table).")
     return notes
+
+
+# ============================================================================= for the area report
+#: Deprivation category names (Fingertips wording, "(IMD2019)"-style suffixes removed, lower case)
+#: → rank, most deprived first. The same table as :data:`jsna_lib.charts.inequality.DEPRIVATION_ORDER`
+#: (kept here too because the profile may not import the charts).
+DEPRIVATION_RANK = {
+    **{name: i for i, name in enumerate([
+        "most deprived decile", "second most deprived decile", "third more deprived decile",
+        "fourth more deprived decile", "fifth more deprived decile", "fifth less deprived decile",
+        "fourth less deprived decile", "third less deprived decile", "second least deprived decile",
+        "least deprived decile"], start=1)},
+    **{name: i for i, name in enumerate([
+        "most deprived quintile", "second most deprived quintile", "average deprived quintile",
+        "second least deprived quintile", "least deprived quintile"], start=1)},
+    "middle quintile": 3, "third more deprived quintile": 3,
+    "2nd most deprived quintile": 2, "2nd least deprived quintile": 4, "3rd more deprived quintile": 3,
+}
+_CATEGORY_SUFFIX = r"\s*\([^)]*\)\s*$"
+_DEPRIVATION_SCORE = r"deprivation score|index of multiple deprivation|\bimd\b.*\bscore|\bscore\b.*\bimd\b"
+#: Domains shown under "deprivation and wider determinants" (matched case-insensitively).
+WIDER_DOMAINS = (r"wider determinants|deprivation|social context|employment|unemployment|housing|homeless|crime"
+                 r"|income|poverty|education")
+SII_REPETITIONS = 10_000
+SII_SEED = 20240601
+
+
+def open_store(data_dir: str | Any) -> Any:
+    """The :class:`jsna_lib.store.Store` at ``data_dir``.
+
+    A relative path is looked for in the working directory, then its parent (a notebook run from
+    ``notebooks/``), then the repository root (the folder holding ``jsna_lib``), so the notebooks'
+    default ``data/demo_store`` works from the repository root, from ``notebooks/`` and under
+    ``jsna batch``. Raises :class:`jsna_lib.store.StoreError` naming every place looked at.
+    """
+    from pathlib import Path
+
+    from .store import Store, StoreError
+
+    given = Path(str(data_dir)).expanduser()
+    candidates = [given] if given.is_absolute() else list(dict.fromkeys(
+        [Path.cwd() / given, Path.cwd().parent / given, Path(__file__).resolve().parent.parent / given]))
+    for candidate in candidates:
+        if (candidate / "manifest.json").is_file():
+            return Store(candidate.resolve())
+    looked = ", ".join(str(c) for c in candidates)
+    raise StoreError(f"no data store at {data_dir} (looked in {looked}): build the demonstration store with "
+                     f"`jsna demo --data-dir {data_dir}`, or import your own data with "
+                     f"`jsna import FILE --data-dir {data_dir}`")
+
+
+def population_history(store: Any, area_code: str, *, comparator: str | None = compare.ENGLAND) -> pd.DataFrame:
+    """Every year of the store's ``population`` rows for ``area_code`` (and ``comparator``, for the
+    pyramid's outline); an empty frame with the table's columns when the store has none."""
+    columns = ["area_code", "year", "sex", "age_band", "population"]
+    if not store.has("population"):
+        return pd.DataFrame(columns=columns)
+    codes = [str(area_code).upper(), *([str(comparator).upper()] if comparator else [])]
+    return store.read("population", filters=[("area_code", "in", codes)]).reset_index(drop=True)
+
+
+def in_county(profile: AreaProfile) -> bool:
+    """True for a district (lower-tier authority under a county council, parent code E10...)."""
+    return profile.area_type == "ltla" and str(profile.parent_code).upper().startswith("E10")
+
+
+def region_areas(store: Any, profile: AreaProfile) -> pd.DataFrame:
+    """The areas the profile is compared with side by side (``area_code``, ``area_name``; the
+    area first, then the others by name): the areas of its type in its region, or for a district
+    the other districts of its county; from the store's areas table (else the reference
+    geography); just the area when it has no region."""
+    areas = _store_areas(store)
+    if in_county(profile):  # a district: the other districts of its county
+        rows = areas[(areas["area_type"] == "ltla") & (areas["parent_code"] == profile.parent_code)]
+    elif profile.region_code:
+        rows = areas[(areas["area_type"] == profile.area_type) & (areas["region_code"] == profile.region_code)]
+    else:
+        rows = areas.iloc[:0]
+    if profile.area_code not in set(rows["area_code"]):
+        rows = pd.concat([rows, areas[areas["area_code"] == profile.area_code].head(1)], ignore_index=True)
+    rows = rows.drop_duplicates("area_code")[["area_code", "area_name"]]
+    # The area first, then the others by name (the overview's columns and the charts' order).
+    rows = rows.assign(_own=rows["area_code"] != profile.area_code).sort_values(["_own", "area_name"], kind="stable")
+    return rows.drop(columns="_own").reset_index(drop=True)
+
+
+def area_names(profile: AreaProfile, areas: pd.DataFrame | None = None) -> dict[str, str]:
+    """{code: name} for the charts: ``areas`` (``area_code``/``area_name``), the profile's area,
+    its region and England."""
+    names = dict(zip(areas["area_code"].astype(str), areas["area_name"].astype(str), strict=True)) if (
+        areas is not None and len(areas)) else {}
+    names[compare.ENGLAND] = "England"
+    if profile.region_code:
+        names[profile.region_code] = profile.region_name or profile.region_code
+    names[profile.area_code] = profile.area_name
+    return names
+
+
+def region_comparisons(store: Any, profile: AreaProfile, *, areas: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Comparison rows (:data:`jsna_lib.compare.COMPARISON_COLUMNS`, benchmarks England and the
+    region) for every area of the profile's type in its region, for the compare-areas bars and
+    the overview. Read from the precomputed ``comparisons`` table when it is current (only those
+    areas' rows are read), else computed for those areas (quintiles and ranks still use every
+    area of the type)."""
+    areas = region_areas(store, profile) if areas is None else areas
+    codes = [str(c) for c in areas["area_code"]]
+    labels = ["england", "region"]
+    if compare.comparisons_current(store):
+        rows = store.read("comparisons", filters=[("area_code", "in", codes), ("area_type", "=", profile.area_type),
+                                                  ("benchmark", "in", labels)])
+        if not rows.empty:
+            return rows.reset_index(drop=True)
+    values = store.read("values")
+    indicators = store.read("indicators") if store.has("indicators") else None
+    return compare.compare_values(values, indicators, compare._areas_for(store), area_type=profile.area_type,
+                                  benchmarks=labels, focus=codes)
+
+
+def one_age_per_indicator(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of one age per indicator (for charts that label rows by indicator and sex only,
+    such as the overview): the age with the newest period, "All ages" first among equals."""
+    if frame.empty or "age" not in frame.columns:
+        return frame
+    whole = frame[frame["category_type"].fillna("").astype(str) == ""] if "category_type" in frame.columns else frame
+    ages = whole.groupby(["indicator_id", "age"], as_index=False)["period_sort"].max()
+    ages = ages.assign(_all=ages["age"] != "All ages").sort_values(
+        ["indicator_id", "period_sort", "_all"], ascending=[True, False, True], kind="stable")
+    keep = ages.drop_duplicates("indicator_id")[["indicator_id", "age"]]
+    return frame.merge(keep, on=["indicator_id", "age"], how="inner")
+
+
+def wider_domains(profile: AreaProfile, pattern: str = WIDER_DOMAINS) -> list[str]:
+    """The profile's domains about deprivation and the wider determinants of health, in data order."""
+    domains = pd.Series(pd.unique(profile.indicators["domain"].fillna("").astype(str))) if len(
+        profile.indicators) else pd.Series([], dtype=object)
+    domains = domains[domains != ""]
+    return [str(d) for d in domains[domains.str.contains(pattern, case=False, regex=True)]]
+
+
+def deprivation_score(profile: AreaProfile) -> pd.DataFrame:
+    """The area's deprivation score rows (an index-of-multiple-deprivation score indicator, by
+    name; persons, latest period), with ``quintile`` and ``rank``/``rank_count`` among areas of
+    the same type and ``most_deprived_rank`` (1 = the most deprived). Empty when the store has
+    no such indicator."""
+    ind = profile.indicators
+    if ind.empty:
+        return ind
+    names = ind["name"].fillna("").astype(str)
+    rows = ind[names.str.contains(_DEPRIVATION_SCORE, case=False, regex=True)]
+    rows = rows[rows["sex"].fillna("Persons") == "Persons"]
+    if rows.empty:
+        return rows.reset_index(drop=True)
+    rows = rows.sort_values("period_sort", kind="stable").groupby("indicator_id", sort=False).tail(1)
+    rank = pd.to_numeric(rows["rank"], errors="coerce")
+    count = pd.to_numeric(rows["rank_count"], errors="coerce")
+    # A deprivation score is "BOB": rank 1 is the lowest score, i.e. the least deprived.
+    return rows.assign(most_deprived_rank=(count - rank + 1).astype("Int64")).reset_index(drop=True)
+
+
+def deprivation_rank(categories: Any) -> pd.Series:
+    """Rank of each deprivation category, most deprived first (1 = "Most deprived decile"); NaN
+    for a category that is not a deprivation decile or quintile."""
+    labels = pd.Series(categories, dtype="string").fillna("")
+    key = labels.str.replace(_CATEGORY_SUFFIX, "", regex=True).str.strip().str.lower()
+    return key.map(DEPRIVATION_RANK).astype(float)
+
+
+def inequality_summary(profile: AreaProfile, *, repetitions: int = SII_REPETITIONS,
+                       seed: int = SII_SEED) -> pd.DataFrame:
+    """The slope index of inequality (SII) of every deprivation breakdown of the area (or, when
+    the store has none for the area, of England), via :func:`jsna_lib.stats.sii`.
+
+    Quantiles are ordered most deprived first, so the SII is the modelled difference between
+    the least and the most deprived ends of the population (negative: higher in the most
+    deprived). Each quantile is weighted by its ``denominator`` (the population the indicator
+    counts); the 95% interval is simulated (``repetitions`` draws, fixed ``seed``). One row per
+    indicator, sex, age, breakdown and period: ``area_code``, ``name``, ``unit``,
+    ``category_type``, ``period``, ``quantiles``, ``most_deprived``/``least_deprived`` (values),
+    ``sii``, ``sii_lower_95``, ``sii_upper_95``, ``higher_in`` ("most deprived" / "least
+    deprived") and ``note`` (why the SII is missing: too few quantiles, no populations ...).
+    """
+    from . import stats
+
+    own = profile.inequalities
+    use_own = isinstance(own, pd.DataFrame) and len(own) and deprivation_rank(own["category"]).notna().any()
+    rows = (own.assign(area_code=profile.area_code) if use_own
+            else profile.england_inequalities.assign(area_code=compare.ENGLAND))
+    columns = ["area_code", "indicator_id", "name", "unit", "sex", "age", "category_type", "period", "quantiles",
+               "most_deprived", "least_deprived", "sii", "sii_lower_95", "sii_upper_95", "higher_in", "note"]
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    rows = rows.assign(quantile_rank=deprivation_rank(rows["category"]).to_numpy())
+    rows = rows[rows["quantile_rank"].notna()].copy()
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    for column in ("name", "unit"):
+        if column not in rows.columns:
+            rows[column] = ""
+    key = ["area_code", "indicator_id", "sex", "age", "category_type", "period"]
+    for column in ("value", "lower_95", "upper_95", "denominator"):
+        rows[column] = pd.to_numeric(rows[column], errors="coerce").astype(float)
+    rows["has_population"] = (rows["denominator"] > 0).astype(int)
+    summary = rows.groupby(key, sort=False, dropna=False).agg(
+        name=("name", "first"), unit=("unit", "first"), quantiles=("quantile_rank", "nunique"),
+        values=("value", "count"), populations=("has_population", "sum"), limits=("lower_95", "count"),
+        size=("value", "size")).reset_index()
+    top = rows.groupby(key, sort=False, dropna=False)["quantile_rank"].transform("max")
+    most = rows[rows["quantile_rank"] == 1].groupby(key, dropna=False)["value"].mean().rename("most_deprived")
+    least = rows[rows["quantile_rank"] == top].groupby(key, dropna=False)["value"].mean().rename("least_deprived")
+    summary = summary.merge(most.reset_index(), on=key, how="left").merge(least.reset_index(), on=key, how="left")
+    summary["expected"] = np.where(summary["category_type"].astype(str).str.contains("quintile", case=False), 5, 10)
+    complete = summary["quantiles"] == summary["expected"]
+    note = np.where(~complete, "only " + summary["quantiles"].astype(str) + " of " + summary["expected"].astype(str)
+                    + " deprivation groups are in the data", "")
+    note = np.where((note == "") & (summary["values"] < summary["quantiles"]), "a deprivation group has no value",
+                    note)
+    note = np.where((note == "") & (summary["populations"] < summary["quantiles"]),
+                    "no population (denominator) for the deprivation groups", note)
+    summary["note"] = note
+    usable = summary[summary["note"] == ""]
+    result = pd.DataFrame(columns=[*key, "value", "lower_95", "upper_95"])
+    if len(usable):
+        fit = rows.merge(usable.assign(with_ci=usable["limits"] == usable["size"])[[*key, "with_ci"]], on=key,
+                         how="inner")
+        parts = []
+        for has_ci, part in fit.groupby("with_ci", sort=True):
+            parts.append(stats.sii(part, "value", "denominator", by=key, quantile="quantile_rank",
+                                   lower="lower_95" if has_ci else None, upper="upper_95" if has_ci else None,
+                                   repetitions=repetitions, confidence=0.95, seed=seed))
+        result = pd.concat(parts, ignore_index=True)
+    summary = summary.merge(result[[*key, "value", "lower_95", "upper_95"]].rename(columns={
+        "value": "sii", "lower_95": "sii_lower_95", "upper_95": "sii_upper_95"}), on=key, how="left")
+    summary["higher_in"] = np.where(summary["sii"] < 0, "most deprived",
+                                    np.where(summary["sii"] > 0, "least deprived", ""))
+    summary = summary.sort_values(["indicator_id", "sex", "age", "category_type"], kind="stable")
+    return summary[columns].reset_index(drop=True)
+
+
+def sex_differences(profile: AreaProfile) -> pd.DataFrame:
+    """Indicators with both a male and a female value for the same period: the two values with
+    their 95% intervals, the difference (males minus females) and whether it is significant.
+
+    The test: ``z = (m - f) / sqrt(SE_m² + SE_f²)`` with ``SE = (upper_95 - lower_95) / 3.92``;
+    ``|z| > 1.96`` is a significant difference at 95% (``significance``: "Males higher",
+    "Females higher", "No significant difference", or "Not tested" without intervals).
+    """
+    ind = profile.indicators
+    columns = ["indicator_id", "name", "domain", "unit", "age", "period", "male", "male_lower_95", "male_upper_95",
+               "female", "female_lower_95", "female_upper_95", "difference", "z", "significance"]
+    if ind.empty:
+        return pd.DataFrame(columns=columns)
+    key = ["indicator_id", "age", "period"]
+    keep = ["name", "domain", "unit", "value", "lower_95", "upper_95"]
+    male = ind[ind["sex"] == "Male"][[*key, *keep]]
+    female = ind[ind["sex"] == "Female"][[*key, "value", "lower_95", "upper_95"]]
+    both = male.merge(female, on=key, how="inner", suffixes=("_m", "_f"))
+    if both.empty:
+        return pd.DataFrame(columns=columns)
+    num = {c: pd.to_numeric(both[c], errors="coerce").astype(float) for c in
+           ("value_m", "lower_95_m", "upper_95_m", "value_f", "lower_95_f", "upper_95_f")}
+    se_m = (num["upper_95_m"] - num["lower_95_m"]) / 3.92
+    se_f = (num["upper_95_f"] - num["lower_95_f"]) / 3.92
+    difference = num["value_m"] - num["value_f"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = difference / np.sqrt(se_m ** 2 + se_f ** 2)
+    significance = np.where(~np.isfinite(z), "Not tested",
+                            np.where(z > 1.96, "Males higher",
+                                     np.where(z < -1.96, "Females higher", "No significant difference")))
+    out = pd.DataFrame({
+        "indicator_id": both["indicator_id"], "name": both["name"], "domain": both["domain"], "unit": both["unit"],
+        "age": both["age"], "period": both["period"], "male": num["value_m"], "male_lower_95": num["lower_95_m"],
+        "male_upper_95": num["upper_95_m"], "female": num["value_f"], "female_lower_95": num["lower_95_f"],
+        "female_upper_95": num["upper_95_f"], "difference": difference, "z": z, "significance": significance})
+    return out.sort_values(["domain", "name"], kind="stable").reset_index(drop=True)[columns]

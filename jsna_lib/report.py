@@ -336,7 +336,7 @@ def render_report(nb: Any, *, title: str, provenance: Provenance, charts: str = 
     resources = {"jsna_banner": banner_html(provenance), "jsna_footer": footer_html(provenance),
                  "metadata": {"name": title}}
     page, _ = _exporter().from_notebook_node(nb, resources=resources)
-    page = _drop_inline_vega_bundles(sanitize_html(page))
+    page = _svg_alt_text(_drop_inline_vega_bundles(sanitize_html(page)))
     if "vegaEmbed" in page:
         page = re.sub(r"</head\s*>", lambda _: _VEGA_MARKER + "\n</head>", page, count=1, flags=re.IGNORECASE)
     return page
@@ -393,6 +393,36 @@ def _vega_bundle() -> str:
 
 
 _BUNDLE_TEXT: dict[str, str] = {}
+
+
+_SVG_IMG = re.compile(r'<img\b[^>]*\bsrc="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"[^>]*>')
+_SVG_TITLE = re.compile(r"<title>(.*?)</title>", re.S)
+
+
+def _svg_alt_text(page: str) -> str:
+    """Give every inline SVG chart image the text alternative its SVG carries (``<title>``).
+
+    nbconvert embeds ``image/svg+xml`` outputs as ``<img>`` data URIs and labels them "No
+    description has been provided"; the charts module puts a ``<title>`` (the chart's title and
+    subtitle) in every SVG, which becomes the image's ``alt`` here (already escaped in the SVG).
+    """
+    import base64
+
+    def label(match: re.Match[str]) -> str:
+        tag = match.group(0)
+        try:
+            svg = base64.b64decode(match.group(1)).decode("utf-8", "replace")
+        except ValueError:
+            return tag
+        title = _SVG_TITLE.search(svg[:4000])
+        if not title:
+            return tag
+        alt = f'alt="{title.group(1).strip()}"'
+        if re.search(r'\balt="[^"]*"', tag):
+            return re.sub(r'\balt="[^"]*"', lambda _: alt, tag, count=1)
+        return tag.replace("<img", f"<img {alt}", 1)
+
+    return _SVG_IMG.sub(label, page)
 
 
 def _write_once(path: Path, text: Callable[[], str]) -> None:

@@ -27,6 +27,7 @@ import functools
 import html
 import json
 import os
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -66,10 +67,37 @@ def _vl_version() -> str:
     return major_minor if major_minor in available else available[-1]
 
 
+_SVG_TITLE = re.compile(r"<title>(.*?)</title>")
+
+
+def describe(chart: Any) -> str:
+    """A one-line text alternative for a chart: its description, else its title and subtitle."""
+    spec = _spec(chart)
+    if isinstance(spec.get("description"), str) and spec["description"].strip():
+        return " ".join(spec["description"].split())
+    title = spec.get("title", "")
+    parts: list[str] = []
+    for item in ([title.get("text", ""), title.get("subtitle", "")] if isinstance(title, dict) else [title]):
+        parts.extend(item if isinstance(item, list) else [item])
+    text = " ".join(" ".join(str(p) for p in parts if p).split())
+    return text or "Chart"
+
+
 def to_svg(chart: Any) -> str:
-    """The chart as an SVG document (text), rendered offline by vl-convert."""
-    return _vlc().vegalite_to_svg(_spec(chart), vl_version=_vl_version(), allowed_base_urls=[],
-                                  format_locale=FORMAT_LOCALE)
+    """The chart as an SVG document (text), rendered offline by vl-convert.
+
+    The root element gets ``role="img"``, an ``aria-label`` and a ``<title>`` with
+    :func:`describe`'s text, so screen readers (and the report's ``<img alt>``) can name it.
+    """
+    spec = _spec(chart)  # once: Altair validates the whole spec on every to_dict()
+    svg = _vlc().vegalite_to_svg(spec, vl_version=_vl_version(), allowed_base_urls=[],
+                                 format_locale=FORMAT_LOCALE)
+    label = html.escape(describe(spec), quote=True)
+    start = svg.find("<svg")
+    end = svg.find(">", start)
+    if start < 0 or end < 0:
+        return svg
+    return f'{svg[:end]} role="img" aria-label="{label}"><title>{label}</title>{svg[end + 1:]}'
 
 
 def to_png(chart: Any, scale: float = 2.0, ppi: float | None = None) -> bytes:
@@ -117,7 +145,9 @@ def save(chart: Any, path: str | os.PathLike[str], *, scale: float = 2.0) -> Pat
 
 # ================================================================================= notebook output
 def _svg_renderer(spec: dict[str, Any], **_: Any) -> dict[str, str]:
-    return {"image/svg+xml": to_svg(spec), "text/plain": "<chart (SVG)>"}
+    svg = to_svg(spec)
+    title = _SVG_TITLE.search(svg)
+    return {"image/svg+xml": svg, "text/plain": f"<chart: {html.unescape(title.group(1)) if title else 'SVG'}>"}
 
 
 def _png_renderer(spec: dict[str, Any], **_: Any) -> dict[str, Any]:

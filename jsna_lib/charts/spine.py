@@ -253,8 +253,10 @@ def spine_chart(profile: Any, domains: Sequence[str] | None = None, *, metadata:
         y=y, x=alt.value(0), x2=alt.value(table_width))
     heading_text = alt.Chart(heads).mark_text(align="left", baseline="middle", fontWeight="bold",
                                               fontSize=theme.FONT_SIZE, x=4).encode(y=y, text="heading:N")
+    # No mark ``limit``: the names are already wrapped and shortened to fit in Python
+    # (_label_lines), and asking the renderer to measure every label costs ~1.5 s per chart.
     name_text = base.mark_text(align="left", baseline="middle", fontSize=theme.SMALL, lineHeight=11, lineBreak="\n",
-                               x=6, limit=name_width).encode(text="label_text:N", tooltip=tooltip)
+                               x=6).encode(text="label_text:N", tooltip=tooltip)
     cells = [base.mark_text(align=align, baseline="middle", fontSize=theme.SMALL, x=anchor).encode(
         text=f"{field}:N", tooltip=tooltip) for field, _, align, anchor in placed]
     head_frame = pd.DataFrame({"row_key": "header", "text": ["Indicator"] + [h for _, h, _, _ in placed],
