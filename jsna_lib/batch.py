@@ -961,7 +961,9 @@ def _attempt(nb_source: Any, job: AreaJob, run: RunSpec, pool: KernelPool, cance
     try:
         km = pool.take(prelaunch=prelaunch)
     except Exception as exc:
-        return nb, {"kind": "kernel_start", "message": f"{type(exc).__name__}: {exc}"}, {}
+        error = {"kind": "kernel_start", "message": f"{type(exc).__name__}: {exc}"}
+        error["summary"] = _describe_error(error)
+        return nb, error, {}
     pid = pool.pid(km)
 
     def on_timeout() -> None:
@@ -1549,7 +1551,7 @@ def _record(batch: _Batch, job: AreaJob, outcome: AreaOutcome, bar: Any) -> None
     batch.store_outcome(job, outcome)
     if outcome.status == "failed" and outcome.error:
         bar.write(f"  {job.area_code} {job.area_name}: failed after {outcome.attempts} attempt(s): "
-                  f"{outcome.error['summary']}", file=sys.stderr)
+                  f"{outcome.error.get('summary') or _describe_error(outcome.error)}", file=sys.stderr)
     if outcome.status in ("ok", "failed"):
         bar.update(1)
     counts = {"ok": 0, "failed": 0}
