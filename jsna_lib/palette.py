@@ -109,3 +109,21 @@ REGION_COLOUR = "#7F7F7F"
 NEUTRAL_BAR = "#6F8FAF"
 BENCHMARK_LINE = "#000000"
 NO_DATA = "#F2F2F2"
+
+
+#: Deprivation category names (Fingertips wording with "(IMD2019)"-style suffixes removed, lower
+#: case) → rank, most deprived first; used to order inequality breakdowns in tables and charts.
+DEPRIVATION_RANK: dict[str, int] = {
+    **{name: i for i, name in enumerate([
+        "most deprived decile", "second most deprived decile", "third more deprived decile",
+        "fourth more deprived decile", "fifth more deprived decile", "fifth less deprived decile",
+        "fourth less deprived decile", "third less deprived decile", "second least deprived decile",
+        "least deprived decile"], start=1)},
+    **{name: i for i, name in enumerate([
+        "most deprived quintile", "second most deprived quintile", "average deprived quintile",
+        "second least deprived quintile", "least deprived quintile"], start=1)},
+    "middle quintile": 3, "third more deprived quintile": 3,
+    "2nd most deprived quintile": 2, "2nd least deprived quintile": 4, "3rd more deprived quintile": 3,
+}
+#: A trailing "(IMD2019)"-style qualifier on a category name (regular expression).
+CATEGORY_SUFFIX = r"\s*\([^)]*\)\s*$"

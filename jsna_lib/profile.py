@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import compare
+from . import compare, palette
 
 __all__ = ["AreaProfile", "area_names", "area_profile", "deprivation_rank", "deprivation_score", "in_county",
            "inequality_summary", "one_age_per_indicator", "open_store", "population_history", "region_areas",
@@ -392,22 +392,6 @@ def _notes(profile: AreaProfile, meta: pd.DataFrame, store: Any) -> list[str]:
 
 
 # ============================================================================= for the area report
-#: Deprivation category names (Fingertips wording, "(IMD2019)"-style suffixes removed, lower case)
-#: → rank, most deprived first. The same table as :data:`jsna_lib.charts.inequality.DEPRIVATION_ORDER`
-#: (kept here too because the profile may not import the charts).
-DEPRIVATION_RANK = {
-    **{name: i for i, name in enumerate([
-        "most deprived decile", "second most deprived decile", "third more deprived decile",
-        "fourth more deprived decile", "fifth more deprived decile", "fifth less deprived decile",
-        "fourth less deprived decile", "third less deprived decile", "second least deprived decile",
-        "least deprived decile"], start=1)},
-    **{name: i for i, name in enumerate([
-        "most deprived quintile", "second most deprived quintile", "average deprived quintile",
-        "second least deprived quintile", "least deprived quintile"], start=1)},
-    "middle quintile": 3, "third more deprived quintile": 3,
-    "2nd most deprived quintile": 2, "2nd least deprived quintile": 4, "3rd more deprived quintile": 3,
-}
-_CATEGORY_SUFFIX = r"\s*\([^)]*\)\s*$"
 _DEPRIVATION_SCORE = r"deprivation score|index of multiple deprivation|\bimd\b.*\bscore|\bscore\b.*\bimd\b"
 #: Domains shown under "deprivation and wider determinants" (matched case-insensitively).
 WIDER_DOMAINS = (r"wider determinants|deprivation|social context|employment|unemployment|housing|homeless|crime"
@@ -552,8 +536,8 @@ def deprivation_rank(categories: Any) -> pd.Series:
     """Rank of each deprivation category, most deprived first (1 = "Most deprived decile"); NaN
     for a category that is not a deprivation decile or quintile."""
     labels = pd.Series(categories, dtype="string").fillna("")
-    key = labels.str.replace(_CATEGORY_SUFFIX, "", regex=True).str.strip().str.lower()
-    return key.map(DEPRIVATION_RANK).astype(float)
+    key = labels.str.replace(palette.CATEGORY_SUFFIX, "", regex=True).str.strip().str.lower()
+    return key.map(palette.DEPRIVATION_RANK).astype(float)
 
 
 def inequality_summary(profile: AreaProfile, *, repetitions: int = SII_REPETITIONS,

@@ -15,21 +15,9 @@ from .. import palette
 from . import _common as c
 from . import theme
 
-#: Deprivation category names (Fingertips wording, "(IMD2019)"-style suffixes removed, lower
-#: case) → order, most deprived first.
-DEPRIVATION_ORDER = {
-    **{name: i for i, name in enumerate([
-        "most deprived decile", "second most deprived decile", "third more deprived decile",
-        "fourth more deprived decile", "fifth more deprived decile", "fifth less deprived decile",
-        "fourth less deprived decile", "third less deprived decile", "second least deprived decile",
-        "least deprived decile"], start=1)},
-    **{name: i for i, name in enumerate([
-        "most deprived quintile", "second most deprived quintile", "average deprived quintile",
-        "second least deprived quintile", "least deprived quintile"], start=1)},
-    "middle quintile": 3, "third more deprived quintile": 3,
-    "2nd most deprived quintile": 2, "2nd least deprived quintile": 4, "3rd more deprived quintile": 3,
-}
-_SUFFIX = re.compile(r"\s*\([^)]*\)\s*$")
+#: Deprivation category order, most deprived first (the shared table in :mod:`jsna_lib.palette`).
+DEPRIVATION_ORDER = palette.DEPRIVATION_RANK
+_SUFFIX = re.compile(palette.CATEGORY_SUFFIX)
 
 
 def category_order(categories: pd.Series) -> list[str]:
