@@ -46,9 +46,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
     from .store import Store
 
     store = Store(args.data_dir, create=True)
-    mapping = None
-    if args.mapping:
-        mapping = args.mapping
+    mapping = args.mapping
     if args.format == "tidy" and mapping is None:
         raise ValueError("--format tidy needs --mapping FILE (see jsna_lib/sources/mappings/ for examples)")
     with warnings.catch_warnings(record=True) as caught:

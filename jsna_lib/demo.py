@@ -248,6 +248,12 @@ def _area_factor(spec: Spec, ltla: pd.DataFrame, rng: np.random.Generator) -> np
     return (spec.dep_slope * dep + noise)[:, None] + own_trend[:, None] * t
 
 
+def _effect_at(factor: np.ndarray, ltla: pd.DataFrame, frame: pd.DataFrame) -> np.ndarray:
+    """The area-and-year effect (from :func:`_area_factor`) for each row of ``frame``."""
+    row = pd.Index(ltla["ltla_code"]).get_indexer(frame["ltla_code"])
+    return factor[row, frame["year"].to_numpy() - YEARS[0]]
+
+
 def _sex_frame(spec: Spec, pop: pd.DataFrame) -> pd.DataFrame:
     """Population restricted to the indicator's bands and sexes, by LTLA, year, sex, band."""
     lo, hi = spec.bands
@@ -261,14 +267,9 @@ def _simulate_counts(spec: Spec, ltla: pd.DataFrame, pop: pd.DataFrame, rng: np.
     """LTLA-level counts and denominators (age-specific for DSRs) for one indicator."""
     base = _sex_frame(spec, pop)
     factor = _area_factor(spec, ltla, rng)
-    li = pd.Index(ltla["ltla_code"]).get_indexer(base["ltla_code"])
-    yi = base["year"].to_numpy() - YEARS[0]
-    effect = factor[li, yi]
-    male = (base["sex"] == "Male").to_numpy()
     if spec.kind in ("proportion", "rate"):
         grouped = base.groupby(["ltla_code", "year", "sex"], sort=True, as_index=False)["population"].sum()
-        li = pd.Index(ltla["ltla_code"]).get_indexer(grouped["ltla_code"])
-        effect = factor[li, grouped["year"].to_numpy() - YEARS[0]]
+        effect = _effect_at(factor, ltla, grouped)
         if spec.sample:
             size = spec.sample / 2 * np.exp(rng.normal(0, 0.3, len(grouped)))
             denominator = np.maximum(np.rint(size), 30)
@@ -290,6 +291,8 @@ def _simulate_counts(spec: Spec, ltla: pd.DataFrame, pop: pd.DataFrame, rng: np.
         shape = np.exp(spec.age_slope * (mids - 60))
         scale = spec.level / spec.multiplier / (np.sum(weights * shape) / np.sum(weights))
         band_pos = pd.Index(BANDS).get_indexer(base["age_band"]) - spec.bands[0]
+        effect = _effect_at(factor, ltla, base)
+        male = (base["sex"] == "Male").to_numpy()
         sex_effect = np.where(male, np.log(spec.male_ratio) / 2, -np.log(spec.male_ratio) / 2)
         rate = scale * shape[band_pos] * np.exp(effect + sex_effect)
         out = base.rename(columns={"population": "denominator"})
@@ -305,8 +308,7 @@ def _le_counts(spec: Spec, ltla: pd.DataFrame, pop: pd.DataFrame, rng: np.random
     toddlers = first.assign(age_band="1-4", population=first["population"] - infants["population"].to_numpy())
     base = pd.concat([infants, toddlers, pop[pop["age_band"] != "0-4"]], ignore_index=True)
     factor = _area_factor(spec, ltla, rng)
-    li = pd.Index(ltla["ltla_code"]).get_indexer(base["ltla_code"])
-    effect = factor[li, base["year"].to_numpy() - YEARS[0]]
+    effect = _effect_at(factor, ltla, base)
     low = np.array([0, 1, *range(5, 95, 5)])
     band_low = low[pd.Index(LE_BANDS).get_indexer(base["age_band"])]
     male = (base["sex"] == "Male").to_numpy()
