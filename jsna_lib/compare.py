@@ -1045,6 +1045,22 @@ def read_comparisons(store: Any, *, area_code: str | None = None, area_type: str
     return store.read("comparisons", filters=filters or None)
 
 
+def significance_counts(labels: Any) -> dict[str, int]:
+    """How many significance labels are better, similar, worse, neutral or other.
+
+    Two-level labels count by their first word ("Better (99.8%)" is better); ``neutral`` is
+    Higher/Lower (BOB polarity, neither is better); ``other`` is everything else (Not compared,
+    quintiles, missing).
+    """
+    series = pd.Series(labels, dtype=object)
+    sig = series.where(series.notna(), "").astype(str).str.strip()
+    first = sig.str.split(" ").str[0]
+    counts = {"better": int((first == "Better").sum()), "similar": int((sig == SIMILAR).sum()),
+              "worse": int((first == "Worse").sum()), "neutral": int(first.isin(["Higher", "Lower"]).sum())}
+    counts["other"] = len(sig) - sum(counts.values())
+    return counts
+
+
 def colour(labels: Any) -> np.ndarray:
     """The Fingertips colour of each significance label (grey for anything unknown)."""
     series = pd.Series(_texts(labels, len(labels)))

@@ -137,12 +137,9 @@ def _region_place(profile: AreaProfile) -> str:
 
 # ----------------------------------------------------------------------------- the bullets
 def _summary(rows: pd.DataFrame, column: str, place: str, context: str = "") -> str:
-    sig = rows[column].fillna(compare.NOT_COMPARED).astype(str)
-    first = sig.str.split(" ").str[0]
-    better, worse = int((first == "Better").sum()), int((first == "Worse").sum())
-    similar = int((sig == compare.SIMILAR).sum())
-    neutral = int(first.isin(["Higher", "Lower"]).sum())
-    other = len(rows) - better - worse - similar - neutral
+    counts = compare.significance_counts(rows[column])
+    better, worse, similar = counts["better"], counts["worse"], counts["similar"]
+    neutral, other = counts["neutral"], counts["other"]
     text = (f"Compared with {place}{context}: of {_plural(len(rows), 'indicator')}, {better} {_are(better)} significantly "
             f"better, {similar} {_are(similar)} similar and {worse} {_are(worse)} significantly worse")
     extras = []

@@ -324,11 +324,9 @@ def region_summary(latest: pd.DataFrame, *, region_name: str, area_type: str = "
            f"(latest data for each indicator, {span})."]
 
     total = len(rows)
-    worse = int((rows["_first"] == "Worse").sum())
-    better = int((rows["_first"] == "Better").sum())
-    similar = int((_text(rows["vs_england"]) == compare.SIMILAR).sum())
-    neutral = int(rows["_first"].isin(["Higher", "Lower"]).sum())
-    other = total - worse - better - similar - neutral
+    counts = compare.significance_counts(rows["vs_england"])
+    worse, better, similar = counts["worse"], counts["better"], counts["similar"]
+    neutral, other = counts["neutral"], counts["other"]
     text = (f"Of {total} comparisons of an authority's value with England's, {_share(worse, total)} are "
             f"significantly worse, {_share(similar, total)} similar and {_share(better, total)} significantly better")
     extras = []

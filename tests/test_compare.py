@@ -417,3 +417,10 @@ def test_compare_all_saves_and_detects_staleness(tmp_path):
     # New values make the stored comparisons stale.
     store.write_many({"values": mini_values().assign(area_type="utla", value=21.0)}, source="test")
     assert not compare.comparisons_current(Store(tmp_path / "store"))
+
+
+def test_significance_counts_by_first_word() -> None:
+    labels = ["Better (99.8%)", "Better (95%)", "Similar", "Worse", "Higher", "Lower (95%)",
+              "Not compared", None, "Best quintile"]
+    assert compare.significance_counts(labels) == {"better": 2, "similar": 1, "worse": 1, "neutral": 2,
+                                                    "other": 3}
