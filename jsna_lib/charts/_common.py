@@ -336,6 +336,18 @@ def shape_scale(labels: Iterable[str]) -> alt.Scale:
     return alt.Scale(domain=domain, range=[palette.SIGNIFICANCE_SHAPES.get(label, "square") for label in domain])
 
 
+def significance_scale_spec(labels: Iterable[str]) -> dict[str, Any]:
+    """:func:`significance_scale` as a Vega-Lite dict (for the dict-built charts of :mod:`._spec`)."""
+    domain = significance_labels(labels)
+    return {"domain": domain, "range": [colour_of(label) for label in domain]}
+
+
+def shape_scale_spec(labels: Iterable[str]) -> dict[str, Any]:
+    """:func:`shape_scale` as a Vega-Lite dict."""
+    domain = significance_labels(labels)
+    return {"domain": domain, "range": [palette.SIGNIFICANCE_SHAPES.get(label, "square") for label in domain]}
+
+
 def symbols(labels: pd.Series) -> pd.Series:
     """▲ / ▼ / ● / ■ / Q1..Q5 per significance label (the non-colour cue)."""
     return text(labels).map(palette.SIGNIFICANCE_SYMBOLS).fillna("").astype(str)
@@ -380,6 +392,14 @@ def legend(title: str | None, **kwargs: Any) -> alt.Legend:
                "titleOrient": "top", "symbolSize": 90, "titleLimit": 0, "labelLimit": 0}
     options.update(kwargs)
     return alt.Legend(title=title, **options)
+
+
+def legend_spec(title: str | None, **kwargs: Any) -> dict[str, Any]:
+    """:func:`legend` as a Vega-Lite dict."""
+    options: dict[str, Any] = {"orient": "bottom", "direction": "horizontal", "columns": 4, "symbolStrokeWidth": 0.8,
+                               "titleOrient": "top", "symbolSize": 90, "titleLimit": 0, "labelLimit": 0}
+    options.update(kwargs)
+    return {"title": title, **options}
 
 
 def title(text_: str, subtitle: Sequence[str] | str | None = None) -> alt.TitleParams:
@@ -455,6 +475,19 @@ def tooltip_fields(extra: Sequence[alt.Tooltip] = ()) -> list[alt.Tooltip]:
         alt.Tooltip("value_text:N", title="Value"),
         alt.Tooltip("ci_text:N", title="95% confidence interval"),
         alt.Tooltip("count_text:N", title="Count"),
+        *extra,
+    ]
+
+
+def tooltip_spec(extra: Sequence[dict[str, Any]] = ()) -> list[dict[str, Any]]:
+    """:func:`tooltip_fields` as Vega-Lite dicts."""
+    return [
+        {"field": "area_name", "type": "nominal", "title": "Area"},
+        {"field": "indicator_name", "type": "nominal", "title": "Indicator"},
+        {"field": "period", "type": "nominal", "title": "Period"},
+        {"field": "value_text", "type": "nominal", "title": "Value"},
+        {"field": "ci_text", "type": "nominal", "title": "95% confidence interval"},
+        {"field": "count_text", "type": "nominal", "title": "Count"},
         *extra,
     ]
 
