@@ -385,6 +385,8 @@ while True:
 #: module is preloaded, the template fills them once and the kernels inherit them.
 _WARM_UPS = {
     "jsna_lib.geography": "from jsna_lib import geography\ngeography.area('E92000001')",
+    # the batch's data store, read once here: every kernel then reads its area's rows from memory
+    "jsna_lib": "from jsna_lib import store\nstore.preload_from_environment()",
 }
 
 
@@ -841,7 +843,14 @@ class RunSpec:
     preload: tuple[str, ...] = ()
     store_checksum: str = ""
     notebook_sha256: str = ""
-    charts: str = "svg"
+    charts: str = "interactive"
+    data_dir: str = ""  # the store the kernel template holds in memory (``store.preload``)
+
+    def kernel_env(self) -> dict[str, str]:
+        """Environment of the kernels (and their template): the store to preload."""
+        from .store import PRELOAD_ENV
+
+        return {PRELOAD_ENV: self.data_dir} if self.data_dir else {}
 
 
 @dataclass
@@ -1070,12 +1079,12 @@ _process_pools_lock = threading.Lock()
 
 def _shared_pool(run: RunSpec) -> KernelPool:
     """This process's kernel pool for ``run`` (Dask workers: one kernel template per process)."""
-    key = (run.kernel_name, run.cwd, run.kernel_start, run.preload)
+    key = (run.kernel_name, run.cwd, run.kernel_start, run.preload, run.data_dir)
     with _process_pools_lock:
         pool = _process_pools.get(key)
         if pool is None or pool.closed:
             pool = KernelPool(kernel_name=run.kernel_name, cwd=run.cwd, start=run.kernel_start,
-                              preload=run.preload, warm=False)
+                              preload=run.preload, warm=False, env=run.kernel_env())
             _process_pools[key] = pool
         return pool
 
@@ -1188,7 +1197,7 @@ class BatchConfig:
     retries: int = 1
     force: bool = False
     self_contained: bool = False
-    charts: str = "svg"  # svg | interactive: how raw Vega-Lite outputs are drawn (see jsna_lib.report)
+    charts: str = "interactive"  # interactive | svg: how Vega-Lite outputs are drawn (see jsna_lib.report)
     kernel_start: str = "auto"  # auto | fork | spawn
     preload: str | Sequence[str] = "auto"  # auto | none | modules
     progress: bool = True
@@ -1489,7 +1498,8 @@ def run_batch(config: BatchConfig, *, before_run: Callable[[], None] | None = No
     run = RunSpec(notebook_json=nb_text, notebook_path=str(notebook), kernel_name=kernel_name,
                   cwd=str(notebook.resolve().parent), timeout=config.timeout, retries=config.retries,
                   provenance=provenance, title=config.title, kernel_start=config.kernel_start, preload=preload,
-                  store_checksum=checksum, notebook_sha256=nb_sha, charts=config.charts)
+                  store_checksum=checksum, notebook_sha256=nb_sha, charts=config.charts,
+                  data_dir=str(Path(data_dir).resolve()))
     dask = config.scheduler is not None
     batch.header = {
         "format": MANIFEST_FORMAT,
@@ -1565,7 +1575,7 @@ def _record(batch: _Batch, job: AreaJob, outcome: AreaOutcome, bar: Any) -> None
 def _run_local(batch: _Batch, jobs: list[AreaJob], run: RunSpec, config: BatchConfig, workers: int) -> None:
     """A thread per worker, each driving one kernel at a time (the kernels do the work)."""
     pool = KernelPool(kernel_name=run.kernel_name, cwd=run.cwd, start=run.kernel_start, preload=run.preload,
-                      warm=True, log_path=str(batch.out / LOG))
+                      warm=True, log_path=str(batch.out / LOG), env=run.kernel_env())
     unstarted = [len(jobs)]
     lock = threading.Lock()
     cancel = batch.cancel

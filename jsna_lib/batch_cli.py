@@ -65,9 +65,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="re-run every area, even unchanged ones")
     p.add_argument("--self-contained", action="store_true",
                    help="inline the shared CSS/JavaScript into every report (default: write them once to OUT/assets)")
-    p.add_argument("--charts", choices=["svg", "interactive"], default="svg",
-                   help="draw Vega-Lite chart outputs as static SVG when the report is made (default), or "
-                        "interactively in the browser with the Vega JavaScript (offline, shared or inlined)")
+    p.add_argument("--charts", choices=["svg", "interactive"], default="interactive",
+                   help="draw the notebook's Vega-Lite charts in the browser with the Vega JavaScript, offline "
+                        "(shared in OUT/assets or inlined; default), or as static SVG images when the report is "
+                        "made (no JavaScript in the page; vl-convert draws them one at a time, ~0.1-0.3 s each)")
     p.add_argument("--comparator", default="england", help="notebook parameter `comparator` (default: england)")
     p.add_argument("--period", default="latest", help="notebook parameter `period` (default: latest)")
     p.add_argument("--output-format", default="html", help="notebook parameter `output_format` (default: html)")

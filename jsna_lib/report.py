@@ -236,12 +236,21 @@ def _script_json(value: Any) -> str:
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
+def _describe(spec: Mapping[str, Any]) -> str:
+    """A chart's text alternative (its description, else title and subtitle)."""
+    from .charts.render import describe
+
+    return describe(dict(spec))
+
+
 def vega_embed_html(spec: Mapping[str, Any], *, mode: str = "vega-lite") -> str:
     """HTML drawing a Vega-Lite (or Vega) ``spec`` with the page's vega-embed (renderer: SVG)."""
     div = f"jsna-vega-{uuid.uuid4().hex[:12]}"
     options = {"renderer": "svg", "actions": False, "mode": mode}
+    label = html.escape(_describe(spec), quote=True)
     return (
-        f'<div class="jsna-vega" id="{div}"></div>\n<script type="text/javascript">\n(function () {{\n'
+        f'<div class="jsna-vega" id="{div}" role="figure" aria-label="{label}"></div>\n'
+        '<script type="text/javascript">\n(function () {\n'
         f'  var el = document.getElementById("{div}");\n'
         f"  var spec = {_script_json(spec)};\n"
         '  if (typeof vegaEmbed !== "function") { el.textContent = "(chart not drawn: the Vega library '

@@ -104,6 +104,9 @@ class Store:
         path = self.path / self.manifest["tables"][table]["file"]
         if not path.exists():
             raise StoreError(f"{path} is listed in the manifest but missing; rebuild the store")
+        cached = _MEMORY.get((str(self.path.resolve()), table, self.manifest["tables"][table].get("sha256", "")))
+        if cached is not None:
+            return cached.read(columns=columns, filters=filters)
         arrow = pq.read_table(path, columns=columns, filters=filters)
         return arrow.to_pandas(types_mapper=_types_mapper)
 
@@ -172,6 +175,123 @@ class Store:
                                     values.groupby("area_type", observed=True)["area_code"].nunique().items()}
             out["periods"] = int(values["period"].nunique())
         return out
+
+
+# ====================================================================== in-memory tables
+class _MemoryTable:
+    """A whole table held in memory, with row positions by value for the columns filtered on."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self._positions: dict[str, dict[Any, Any]] = {}
+
+    def positions(self, column: str) -> dict[Any, Any]:
+        """``{value: row positions}`` of ``column`` (built on first use; missing values left out)."""
+        found = self._positions.get(column)
+        if found is None:
+            found = self.frame.groupby(column, sort=False, observed=True, dropna=True).indices
+            self._positions[column] = found
+        return found
+
+    def read(self, *, columns: list[str] | None, filters: list[tuple[str, str, Any]] | None) -> pd.DataFrame:
+        """What ``pq.read_table(columns=, filters=).to_pandas()`` returns, from memory (a copy)."""
+        import numpy as np
+
+        frame = self.frame
+        filters = list(filters or [])
+        # an equality filter on an indexed column through its value -> rows lookup, the rest as
+        # masks over those rows only
+        first = next((i for i, (c, op, _) in enumerate(filters) if op in ("=", "==", "in") and c in self._positions),
+                     None)
+        out = frame
+        taken = False
+        if first is not None:
+            column, op, value = filters.pop(first)
+            index = self.positions(column)
+            parts = [index[v] for v in (list(value) if op == "in" else [value]) if v in index]
+            out = frame.take(np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.intp))
+            taken = True
+        if columns is not None:
+            out = out[list(dict.fromkeys([*columns, *(c for c, _, _ in filters)]))]
+        for column, op, value in filters:
+            series = out[column]
+            tests = {"=": series.eq, "==": series.eq, "!=": series.ne, "<": series.lt, "<=": series.le,
+                     ">": series.gt, ">=": series.ge, "in": lambda v, s=series: s.isin(list(v)),
+                     "not in": lambda v, s=series: ~s.isin(list(v))}
+            if op not in tests:
+                raise StoreError(f"unsupported filter operator {op!r} on {column!r}")
+            mask = tests[op](value)
+            mask = np.array(mask.fillna(False) if hasattr(mask, "fillna") else mask, dtype=bool)
+            mask &= series.notna().to_numpy()
+            out = out[mask]
+            taken = True
+        if columns is not None:
+            out = out[list(columns)]
+        # copy-on-write (pandas 3): changing what is returned never changes the table held here
+        return out.reset_index(drop=True) if taken or columns is not None else out.copy(deep=False)
+
+
+#: Tables held in memory by :func:`preload`, keyed by (store folder, table, sha256).
+_MEMORY: dict[tuple[str, str, str], _MemoryTable] = {}
+
+#: The environment variable naming a store to hold in memory (``jsna batch`` sets it for its
+#: kernel template, so that every forked kernel starts with the tables already read).
+PRELOAD_ENV = "JSNA_PRELOAD_STORE"
+
+
+def preload(path: str | os.PathLike[str], tables: Iterable[str] | None = None,
+            index: Iterable[str] = ("area_code",)) -> int:
+    """Hold a store's tables in this process's memory; later reads of them skip the disk.
+
+    For a batch: the kernel template preloads the store once and every kernel forked from it
+    reads its area's rows from memory (copy-on-write pages, nothing re-read or re-decoded). A
+    table is only used from memory while its sha256 in the manifest is the one loaded, so a
+    changed store is read from disk again. Reads return copies with the same dtypes and row
+    order as a parquet read. ``index`` columns get their value → rows lookup built now.
+    Returns the number of rows held.
+    """
+    store = Store(path)
+    names = store.tables if tables is None else [t for t in tables if store.has(t)]
+    held = 0
+    for name in names:
+        entry = store.manifest["tables"][name]
+        # one chunk per column: taking rows from a many-chunk (one per row group) column is slow
+        frame = pq.read_table(store.path / entry["file"]).combine_chunks().to_pandas(types_mapper=_types_mapper)
+        table = _MemoryTable(frame)
+        for column in index:
+            if column in frame.columns:
+                table.positions(column)
+        _MEMORY[(str(store.path.resolve()), name, entry.get("sha256", ""))] = table
+        held += len(frame)
+    return held
+
+
+#: Stores whose parquet files add up to more than this (MB; ``$JSNA_PRELOAD_MAX_MB``) are not
+#: held in memory by :func:`preload_from_environment` (decoded tables take ~5-10 times more).
+PRELOAD_MAX_MB = 400
+
+
+def preload_from_environment() -> int:
+    """:func:`preload` the store named by ``$JSNA_PRELOAD_STORE`` (if set, present and not too big:
+    ``$JSNA_PRELOAD_MAX_MB``, default :data:`PRELOAD_MAX_MB`; 0 turns preloading off)."""
+    path = os.environ.get(PRELOAD_ENV, "")
+    if not path or not (Path(path) / MANIFEST).is_file():
+        return 0
+    try:
+        limit = float(os.environ.get("JSNA_PRELOAD_MAX_MB", PRELOAD_MAX_MB))
+    except ValueError:
+        limit = PRELOAD_MAX_MB
+    store = Store(path)
+    size = sum((store.path / t["file"]).stat().st_size for t in store.manifest["tables"].values()
+               if (store.path / t["file"]).exists())
+    if size > limit * 1e6:
+        return 0
+    return preload(path)
+
+
+def forget_preloaded() -> None:
+    """Drop every table :func:`preload` holds."""
+    _MEMORY.clear()
 
 
 def _types_mapper(arrow_type: pa.DataType) -> Any:

@@ -105,3 +105,88 @@ def test_manifest_keeps_every_source_that_wrote_a_table(tmp_path) -> None:
     assert entry["sources"] == ["first.csv", "second.csv"]
     assert [h["source"] for h in entry["history"]] == ["first.csv", "second.csv"]
     assert s.summary()["tables"]["values"]["source"] == "first.csv; second.csv"
+
+
+# ---------------------------------------------------------------- tables held in memory (batch kernels)
+def _many_values() -> pd.DataFrame:
+    """36 rows: 3 areas x 2 indicators x 3 periods x 2 sexes, some values missing."""
+    import itertools
+
+    rows = list(itertools.product([1, 2], ["E92000001", "E06000001", "E06000002"], ["2019/20", "2020/21", "2021/22"],
+                                  ["Male", "Female"]))
+    frame = pd.DataFrame(rows, columns=["indicator_id", "area_code", "period", "sex"])
+    n = len(frame)
+    frame["area_type"] = frame["area_code"].map({"E92000001": "england"}).fillna("utla")
+    frame["age"] = "All ages"
+    frame["period_sort"] = frame["period"].str[:4].astype(int) * 10000
+    frame["value"] = [float(i) if i % 7 else float("nan") for i in range(n)]
+    frame["lower_95"] = frame["value"] - 1
+    frame["upper_95"] = frame["value"] + 1
+    frame["count"] = frame["value"] * 10
+    frame["denominator"] = 1000.0
+    return frame
+
+
+def _preload_store(tmp_path):
+    store = Store(tmp_path / "s", create=True)
+    values = _many_values()
+    store.write("values", values, source="test", row_group_size=5)
+    return store, values
+
+
+FILTERS = [
+    None,
+    [("area_code", "=", "E06000001")],
+    [("area_code", "in", ["E06000002", "E92000001"]), ("period", "=", "2021/22")],
+    [("period", "=", "2021/22"), ("area_code", "=", "E06000001"), ("sex", "in", ["Female"])],
+    [("area_code", "=", "NOT-A-CODE")],
+    [("indicator_id", "!=", 1), ("area_code", "not in", ["E92000001"])],
+    [("value", ">", 10.0), ("area_code", "==", "E06000002")],
+    [("value", "<=", 10.0)],
+]
+
+
+@pytest.mark.parametrize("filters", FILTERS)
+@pytest.mark.parametrize("columns", [None, ["area_code", "value"]])
+def test_preloaded_reads_equal_parquet_reads(tmp_path, filters, columns) -> None:
+    store, _ = _preload_store(tmp_path)
+    from_disk = store.read("values", columns=columns, filters=filters)
+    try:
+        assert store_mod.preload(store.path) == 36
+        from_memory = store.read("values", columns=columns, filters=filters)
+    finally:
+        store_mod.forget_preloaded()
+    assert filters is None or len(from_disk) < 36  # the filters do select
+    assert len(from_disk) > 0 or filters == [("area_code", "=", "NOT-A-CODE")]
+    pd.testing.assert_frame_equal(from_memory, from_disk)
+
+
+def test_preloaded_table_is_not_changed_by_a_reader_and_is_dropped_when_the_store_changes(tmp_path) -> None:
+    store, values = _preload_store(tmp_path)
+    try:
+        store_mod.preload(store.path)
+        first = store.read("values")
+        first.loc[1, "value"] = -1.0
+        assert store.read("values").loc[1, "value"] == 1.0
+        # a new version of the table (new sha256) is read from disk, not from the memory copy
+        changed = values.assign(value=values["value"] + 1)
+        store.write("values", changed, source="test")
+        reread = Store(store.path).read("values")
+        assert reread["value"].tolist() == pytest.approx(changed["value"].tolist(), nan_ok=True)
+    finally:
+        store_mod.forget_preloaded()
+
+
+def test_preload_from_environment_respects_the_size_limit(tmp_path, monkeypatch) -> None:
+    store, _ = _preload_store(tmp_path)
+    monkeypatch.setenv(store_mod.PRELOAD_ENV, str(store.path))
+    try:
+        monkeypatch.setenv("JSNA_PRELOAD_MAX_MB", "0")
+        assert store_mod.preload_from_environment() == 0
+        monkeypatch.setenv("JSNA_PRELOAD_MAX_MB", "100")
+        assert store_mod.preload_from_environment() == 36
+        monkeypatch.setenv(store_mod.PRELOAD_ENV, str(tmp_path / "missing"))
+        store_mod.forget_preloaded()
+        assert store_mod.preload_from_environment() == 0
+    finally:
+        store_mod.forget_preloaded()

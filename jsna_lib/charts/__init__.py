@@ -25,7 +25,17 @@ from .inequality import inequality
 from .maps import choropleth, load_boundaries
 from .overview import overview
 from .pyramid import population_pyramid
-from .render import enable_interactive, enable_offline, offline, save, to_html, to_pdf, to_png, to_svg
+from .render import (
+                     enable_interactive,
+                     enable_offline,
+                     offline,
+                     report_mode,
+                     save,
+                     to_html,
+                     to_pdf,
+                     to_png,
+                     to_svg,
+)
 from .spine import spine_chart, spine_positions, spine_rows
 from .trend import trend
 
@@ -40,6 +50,7 @@ __all__ = [
     "offline",
     "overview",
     "population_pyramid",
+    "report_mode",
     "save",
     "spine_chart",
     "spine_positions",

@@ -15,6 +15,9 @@
     from ``vl_convert.javascript_bundle()``; later charts wait for it). Keeps tooltips in an
     exported HTML file opened offline, provided the first chart's output is kept.
 
+  - ``mode="spec"``: the Vega-Lite spec as it is (``application/vnd.vegalite.v6+json``), for
+    ``jsna batch``, whose report step draws every chart (:func:`report_mode`).
+
   :func:`enable_interactive` is the "html" mode (or, with ``offline=False``, Altair's own
   renderer, which loads the JavaScript from a CDN).
 
@@ -176,14 +179,36 @@ def _html_renderer(spec: dict[str, Any], **_: Any) -> dict[str, str]:
     return {"text/html": "\n".join(parts), "text/plain": html.escape("<chart (vega-embed, offline)>")}
 
 
-_MODES = {"svg": _svg_renderer, "png": _png_renderer, "html": _html_renderer}
+def _spec_renderer(spec: dict[str, Any], **_: Any) -> dict[str, Any]:
+    """The Vega-Lite spec itself (``application/vnd.vegalite.vN+json``), drawn later by the report."""
+    match = re.search(r"/v(\d+)(?:\.[\d.]+)?\.json$", str(spec.get("$schema", "")))
+    mime = f"application/vnd.vegalite.v{match.group(1) if match else alt.SCHEMA_VERSION.lstrip('v').split('.')[0]}+json"
+    return {mime: spec, "text/plain": f"<chart: {describe(spec)}>"}
+
+
+_MODES = {"svg": _svg_renderer, "png": _png_renderer, "html": _html_renderer, "spec": _spec_renderer}
+
+
+def report_mode(output_format: str = "html") -> str:
+    """The chart mode a report notebook should use for ``output_format`` ("html"/"report" or other).
+
+    Under ``jsna batch`` (``$JSNA_BATCH`` set) a report's charts are emitted as Vega-Lite specs
+    (``"spec"``) and drawn once by the batch's report step (in the browser, or as SVG with
+    ``--charts svg``), so no kernel starts a JavaScript engine; elsewhere (plain papermill, a
+    person in JupyterLab) they are inline SVG (``"svg"``), which any viewer shows. Formats other
+    than "html"/"report" give interactive charts (``"html"``).
+    """
+    if output_format not in ("html", "report"):
+        return "html"
+    return "spec" if os.environ.get("JSNA_BATCH") else "svg"
 
 
 def enable_offline(mode: str = "svg") -> str:
     """Render notebook charts without network access (see the module docstring); returns the mode.
 
-    ``"svg"`` (default, for reports and nbconvert/HTML export), ``"png"`` or ``"html"``
-    (interactive, JavaScript inlined once per kernel).
+    ``"svg"`` (default, for reports and nbconvert/HTML export), ``"png"``, ``"html"``
+    (interactive, JavaScript inlined once per kernel) or ``"spec"`` (the Vega-Lite spec as a
+    ``application/vnd.vegalite`` output, for a report step that draws it: see :func:`report_mode`).
     """
     if mode not in _MODES:
         raise ValueError(f"enable_offline: mode must be one of {', '.join(map(repr, _MODES))}, not {mode!r}")
