@@ -249,7 +249,7 @@ def vega_embed_html(spec: Mapping[str, Any], *, mode: str = "vega-lite") -> str:
     options = {"renderer": "svg", "actions": False, "mode": mode}
     label = html.escape(_describe(spec), quote=True)
     return (
-        f'<div class="jsna-vega" id="{div}" role="figure" aria-label="{label}"></div>\n'
+        f'<div class="jsna-chart" role="figure" aria-label="{label}"><div class="jsna-vega" id="{div}"></div></div>\n'
         '<script type="text/javascript">\n(function () {\n'
         f'  var el = document.getElementById("{div}");\n'
         f"  var spec = {_script_json(spec)};\n"
