@@ -168,7 +168,7 @@ def test_batch_writes_reports_index_manifest_then_resumes(tmp_path, store_dir) -
     # a changed store re-runs; a smaller plan only writes its own areas
     Store(store_dir).write("indicators", _indicators(3), source="demonstration (synthetic)")
     changed_store = batch.run_batch(_config(store_dir, out, notebook, areas="E06000001",
-                                            parameters={"label": evil}, self_contained=True))
+                                            parameters={"label": evil}, self_contained=True, charts="svg"))
     assert changed_store.manifest["counts"]["ok"] == 1 and list(changed_store.manifest["areas"]) == ["E06000001"]
     single = (out / "areas" / "E06000001.html").read_text()
     assert not re.search(r"<(?:script|link)\b[^>]*(?:src|href)=", single)  # self-contained: nothing linked
@@ -176,7 +176,7 @@ def test_batch_writes_reports_index_manifest_then_resumes(tmp_path, store_dir) -
     assert "vegaEmbed" not in single and single.count('data-mime-type="image/svg+xml"') == 2  # charts as SVG
     # --force re-runs an unchanged area
     forced = batch.run_batch(_config(store_dir, out, notebook, areas="E06000001", parameters={"label": evil},
-                                     self_contained=True, force=True))
+                                     self_contained=True, charts="svg", force=True))
     assert forced.manifest["counts"]["ok"] == 1 and forced.manifest["counts"]["skipped"] == 0
 
 
