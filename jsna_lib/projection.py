@@ -47,21 +47,23 @@ rates, ratios and counts at 0 or above.
 Projected periods are labelled like the data: ``2023/24`` five years on is ``2028/29``,
 ``2021 - 23`` is ``2026 - 28``.
 
-Charts (:func:`population_chart`, :func:`indicator_chart`) draw the results as fan charts:
-observed values solid, the projection dashed with its interval shaded. (They live here, next
-to the numbers they draw, until the charts package gains a projection builder.)
+Charts (:func:`population_chart`, :func:`indicator_chart`, :func:`indicator_charts`) draw the
+results as fan charts: observed values solid, the projection dashed with its interval shaded.
+They are built in :mod:`jsna_lib.charts.outlook`; the functions here call it.
 """
 
 from __future__ import annotations
 
 import re
-import textwrap
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats  # imported here so that `jsna batch` preloads it
+
+if TYPE_CHECKING:
+    from .charts._spec import Chart
 
 __all__ = [
     "AGE_GROUPS",
@@ -523,157 +525,39 @@ def indicator_summary(projection: pd.DataFrame) -> pd.DataFrame:
 
 
 # ============================================================================= charts
-def _altair() -> Any:
-    import altair as alt
-
-    from .charts import theme  # noqa: F401  (registers the workbench theme)
-
-    return alt
-
-
-_OBSERVED, _PROJECTED = "Observed", "Trend continued"
-
-
+# The fan charts are built in jsna_lib.charts.outlook; these wrappers keep them next to the numbers
+# they draw. Imported late: jsna_lib.charts loads Altair, which computing a projection does not need.
 def population_chart(projection: pd.DataFrame, area_code: str | None = None, *, area_name: str = "",
                      level: float = 0.95, source: str | None = None, columns: int = 3, width: int = 170,
-                     height: int = 120) -> Any:
+                     height: int = 120) -> Chart | None:
     """Small multiples, one per broad age group and all ages: observed totals (solid line and
     points), the projection (dashed) and its prediction interval (shaded); each panel has its
-    own scale. None when nothing was projected."""
-    from . import palette
+    own scale. None when nothing was projected. See :func:`jsna_lib.charts.outlook.population_chart`."""
+    from .charts import outlook
 
-    alt = _altair()
-    rows = projection if area_code is None else projection[projection["area_code"] == str(area_code).upper()]
-    if not (rows["kind"] == "projected").any():
-        return None
-    order = list(dict.fromkeys(rows["age_group"]))
-    observed = rows[rows["kind"] == "observed"]
-    last = observed.groupby("age_group")["year"].transform("max")
-    bridge = observed[observed["year"] == last]  # joins the dashed line to the last observed year
-    projected = pd.concat([bridge, rows[rows["kind"] == "projected"]], ignore_index=True).assign(kind="projected")
-    frame = pd.concat([observed, projected], ignore_index=True)
-    labels = {g: ("All ages" if g == ALL_AGES else f"Aged {g[:-1]} and over" if g.endswith("+") else
-                  f"Aged {g.replace('-', ' to ')}") for g in order}
-    frame = frame.assign(
-        panel=frame["age_group"].map(labels),
-        value_text=frame["population"].map("{:,.0f}".format),
-        interval_text=np.where(frame["kind"] == "projected",
-                               frame["lower"].map("{:,.0f}".format) + " to " + frame["upper"].map("{:,.0f}".format),
-                               "–"),
-        series=np.where(frame["kind"] == "projected", _PROJECTED, _OBSERVED))
-    frame = frame[["panel", "year", "kind", "population", "lower", "upper", "value_text", "interval_text", "series"]]
-    tooltip = [alt.Tooltip("panel:N", title="Age group"), alt.Tooltip("year:O", title="Year"),
-               alt.Tooltip("series:N", title=" "), alt.Tooltip("value_text:N", title="Population"),
-               alt.Tooltip("interval_text:N", title=f"{level:.0%} prediction interval")]
-    x = alt.X("year:Q", title=None, axis=alt.Axis(format="d", tickMinStep=1, labelAngle=0, tickCount=4))
-    y = alt.Y("population:Q", title=None, scale=alt.Scale(zero=False), axis=alt.Axis(format="~s", tickCount=4))
-    base = alt.Chart()  # the data once, on the faceted layer
-    series = alt.Scale(domain=[_OBSERVED, _PROJECTED], range=[[1, 0], [5, 3]])
-    band = base.transform_filter(alt.datum.kind == "projected").mark_area(
-        opacity=0.25, color=palette.AREA_COLOUR).encode(x=x, y=alt.Y("lower:Q"), y2="upper:Q", tooltip=tooltip)
-    lines = base.mark_line(strokeWidth=2, color=palette.AREA_COLOUR).encode(
-        x=x, y=y, detail="kind:N", strokeDash=alt.StrokeDash("series:N", scale=series, legend=alt.Legend(
-            orient="top", title=None, symbolType="stroke", symbolStrokeWidth=2)), tooltip=tooltip)
-    points = base.transform_filter(alt.datum.kind == "observed").mark_point(
-        filled=True, size=20, color=palette.AREA_COLOUR).encode(x=x, y=y, tooltip=tooltip)
-    chart = alt.layer(band, lines, points, data=frame).properties(width=width, height=height).facet(
-        facet=alt.Facet("panel:N", sort=[labels[g] for g in order], title=None,
-                        header=alt.Header(labelFontWeight="bold", labelFontSize=11, labelAnchor="start")),
-        columns=columns).resolve_scale(y="independent")
-    subtitle = [f"Observed totals (solid) and the log-linear trend continued (dashed) with its {level:.0%} prediction "
-                "interval (shaded); each panel has its own scale",
-                "The interval shows how closely past years follow the trend; it does not allow for a change of trend"]
-    if source:
-        subtitle.append(f"Source: {source}")
-    title = f"Population by broad age group{': ' + area_name if area_name else ''}"
-    return chart.properties(title=alt.TitleParams(text=title, subtitle=subtitle, anchor="start"))
-
-
-def _series_rows(projection: pd.DataFrame, indicator_id: int, sex: str | None, age: str | None) -> pd.DataFrame:
-    rows = projection[pd.to_numeric(projection["indicator_id"]) == int(indicator_id)]
-    if sex is not None:
-        rows = rows[rows["sex"] == sex]
-    if age is not None:
-        rows = rows[rows["age"] == age]
-    if rows.empty:
-        raise ValueError(f"indicator_chart: no projection rows for indicator {indicator_id}"
-                         + (f" ({sex}, {age})" if sex or age else ""))
-    first = rows.iloc[0]
-    return rows[(rows["area_code"] == first["area_code"]) & (rows["sex"] == first["sex"])
-                & (rows["age"] == first["age"])]
+    return outlook.population_chart(projection, area_code, area_name=area_name, level=level, source=source,
+                                    columns=columns, width=width, height=height)
 
 
 def indicator_chart(projection: pd.DataFrame, indicator_id: int, sex: str | None = None, age: str | None = None,
                     *, level: float = 0.95, source: str | None = None, decimals: int = 1, width: int = 280,
-                    height: int = 160) -> Any:
+                    height: int = 160) -> Chart:
     """One series of :func:`project_indicators`: the published values (points, 95% confidence
     intervals as whiskers), the fitted trend line continued (dashed) and its confidence band
-    from the last published period on."""
-    from . import palette
+    from the last published period on. See :func:`jsna_lib.charts.outlook.indicator_chart`."""
+    from .charts import outlook
 
-    alt = _altair()
-    rows = _series_rows(projection, indicator_id, sex, age)
-    name, unit = str(rows["name"].iloc[0] or f"Indicator {indicator_id}"), str(rows["unit"].iloc[0] or "")
-    last_observed = rows.loc[rows["kind"] == "observed", "year"].max()
-    fmt = f"{{:,.{decimals}f}}".format
-    frame = rows.assign(
-        series=np.where(rows["kind"] == "projected", _PROJECTED, _OBSERVED),
-        value_text=rows["value"].map(fmt),
-        interval_text=rows["lower_95"].map(fmt) + " to " + rows["upper_95"].map(fmt),
-        trend_text=rows["trend"].map(fmt),
-        band=rows["year"] >= last_observed)
-    frame = frame[["period", "year", "kind", "value", "lower_95", "upper_95", "trend", "trend_lower_95",
-                   "trend_upper_95", "series", "value_text", "interval_text", "trend_text", "band"]]
-    periods = list(dict.fromkeys(frame.sort_values("year", kind="stable")["period"]))
-    tooltip = [alt.Tooltip("period:N", title="Period"), alt.Tooltip("series:N", title=" "),
-               alt.Tooltip("value_text:N", title=f"Value{' (' + unit + ')' if unit else ''}"),
-               alt.Tooltip("interval_text:N", title="95% interval"), alt.Tooltip("trend_text:N", title="Trend line")]
-    x = alt.X("period:N", sort=periods, title=None, axis=alt.Axis(labelAngle=-40))
-    base = alt.Chart(frame)
-    band = base.transform_filter(alt.datum.band).mark_area(opacity=0.22, color=palette.AREA_COLOUR).encode(
-        x=x, y=alt.Y("trend_lower_95:Q", title=unit or "Value", scale=alt.Scale(zero=False)),
-        y2="trend_upper_95:Q", tooltip=tooltip)
-    line = base.mark_line(color=palette.AREA_COLOUR, strokeWidth=1.5, strokeDash=[5, 3]).encode(
-        x=x, y="trend:Q", tooltip=tooltip)
-    observed = base.transform_filter(alt.datum.kind == "observed")
-    whiskers = observed.mark_rule(color="#333333").encode(x=x, y="lower_95:Q", y2="upper_95:Q", tooltip=tooltip)
-    points = observed.mark_point(filled=True, size=36, color=palette.AREA_COLOUR, opacity=1).encode(
-        x=x, y="value:Q", tooltip=tooltip)
-    label = alt.Chart(frame.tail(1)).mark_text(align="left", dx=6, fontSize=10, color="#222222").encode(
-        x=x, y="trend:Q", text="trend_text:N")
-    sex_text = {"Male": " (males)", "Female": " (females)"}.get(str(rows["sex"].iloc[0]), "")
-    age_text = str(rows["age"].iloc[0])
-    lines = textwrap.wrap(name + sex_text, width=max(20, width // 6)) or [name]
-    subtitle = [age_text] if age_text not in ("", "All ages", "Not applicable") else []
-    if source:
-        subtitle.append(f"Source: {source}")
-    # Names wrapped here (not truncated by Vega, whose text measuring is slow in vl-convert).
-    return alt.layer(band, line, whiskers, points, label).properties(
-        width=width, height=height, title=alt.TitleParams(text=lines[:3], subtitle=subtitle or alt.Undefined,
-                                                          anchor="start", fontSize=12, limit=0))
+    return outlook.indicator_chart(projection, indicator_id, sex, age, level=level, source=source,
+                                   decimals=decimals, width=width, height=height)
 
 
 def indicator_charts(projection: pd.DataFrame, keys: pd.DataFrame, *, limit: int = 4, columns: int = 2,
                      level: float = 0.95, area_name: str = "", source: str | None = None, width: int = 280,
-                     height: int = 160) -> Any:
+                     height: int = 160) -> Chart | None:
     """:func:`indicator_chart` for the first ``limit`` series of ``keys`` (``indicator_id``,
     ``sex``, ``age``) that were projected, ``columns`` to a row, as one chart (one render);
-    None when no series was projected."""
-    alt = _altair()
-    if projection.empty or keys.empty:
-        return None
-    projected = projection[projection["kind"] == "projected"][["indicator_id", "sex", "age"]].drop_duplicates()
-    wanted = keys[["indicator_id", "sex", "age"]].astype({"indicator_id": "int64"}).merge(
-        projected.astype({"indicator_id": "int64"}), on=["indicator_id", "sex", "age"], how="inner").head(limit)
-    panels = [indicator_chart(projection, int(r.indicator_id), r.sex, r.age, level=level, width=width,
-                              height=height) for r in wanted.itertuples(index=False)]
-    if not panels:
-        return None
-    rows = [alt.hconcat(*panels[i:i + columns], spacing=28) for i in range(0, len(panels), columns)]
-    subtitle = [f"{area_name + ': ' if area_name else ''}published values (points, whiskers: 95% confidence "
-                f"interval), the weighted trend line (dashed) and its {level:.0%} confidence band (shaded) "
-                "continued for 5 periods"]
-    if source:
-        subtitle.append(f"Source: {source}")
-    return alt.vconcat(*rows, spacing=20).properties(title=alt.TitleParams(
-        text="Key indicators: recent trend continued", subtitle=subtitle, anchor="start"))
+    None when no series was projected. See :func:`jsna_lib.charts.outlook.indicator_charts`."""
+    from .charts import outlook
+
+    return outlook.indicator_charts(projection, keys, limit=limit, columns=columns, level=level,
+                                    area_name=area_name, source=source, width=width, height=height)

@@ -8,7 +8,8 @@ non-colour cue (▲/▼/●/■ symbols or shapes) for significance. The theme
 (:mod:`jsna_lib.charts.theme`) is registered and enabled on import.
 
 Builders: :func:`spine_chart`, :func:`compare_areas`, :func:`trend`, :func:`overview`,
-:func:`population_pyramid`, :func:`inequality`, :func:`choropleth`, :func:`funnel`.
+:func:`population_pyramid`, :func:`inequality`, :func:`choropleth`, :func:`funnel`, and the
+projection fan charts :func:`population_chart` and :func:`indicator_charts` (:mod:`.outlook`).
 Rendering: :func:`to_svg`, :func:`to_png`, :func:`to_pdf`, :func:`to_html`, :func:`save`,
 :func:`enable_offline` (alias :func:`offline`) and :func:`enable_interactive`.
 
@@ -23,6 +24,7 @@ from .bars import compare_areas
 from .funnel import funnel
 from .inequality import inequality
 from .maps import choropleth, load_boundaries
+from .outlook import indicator_chart, indicator_charts, population_chart
 from .overview import overview
 from .pyramid import population_pyramid
 from .render import (
@@ -45,10 +47,13 @@ __all__ = [
     "enable_interactive",
     "enable_offline",
     "funnel",
+    "indicator_chart",
+    "indicator_charts",
     "inequality",
     "load_boundaries",
     "offline",
     "overview",
+    "population_chart",
     "population_pyramid",
     "report_mode",
     "save",
