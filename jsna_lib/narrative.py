@@ -178,6 +178,10 @@ def _first_of_trend(profile: AreaProfile, row: pd.Series) -> pd.Series | None:
 
 
 def _worse_than_england(profile: AreaProfile) -> pd.DataFrame:
+    return profile.memo("worse_than_england", lambda: _worse_rows(profile))
+
+
+def _worse_rows(profile: AreaProfile) -> pd.DataFrame:
     rows = profile.headline()
     if rows.empty:
         return rows
@@ -188,6 +192,10 @@ def _worse_than_england(profile: AreaProfile) -> pd.DataFrame:
 def areas_of_concern(profile: AreaProfile) -> pd.DataFrame:
     """The "red-red" rows: significantly worse than England *and* getting worse (recent trend),
     over :meth:`AreaProfile.headline`, most significant first (then domain, name, sex)."""
+    return profile.memo("areas_of_concern", lambda: _areas_of_concern(profile))
+
+
+def _areas_of_concern(profile: AreaProfile) -> pd.DataFrame:
     worse = _worse_than_england(profile)
     if worse.empty:
         return worse

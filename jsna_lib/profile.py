@@ -66,10 +66,23 @@ class AreaProfile:
     source: str = ""
     demonstration: bool = False
     from_precomputed: bool = False
+    _memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def memo(self, key: Any, make: Any) -> Any:
+        """``make()``, computed once per profile (while ``indicators`` is the same frame); a frame
+        result is handed out as a copy (copy-on-write: cheap, and the caller may change it)."""
+        held = self._memo.get(key)
+        if held is None or held[0] is not self.indicators:  # (the frame is kept, so its id cannot be reused)
+            held = self._memo[key] = (self.indicators, make())
+        found = held[1]
+        return found.copy(deep=False) if isinstance(found, pd.DataFrame) else found
 
     def headline(self) -> pd.DataFrame:
         """The rows a summary counts: each indicator's ``Persons`` rows, or every sex where the
         indicator has no persons figure (e.g. life expectancy by sex)."""
+        return self.memo("headline", self._headline)
+
+    def _headline(self) -> pd.DataFrame:
         ind = self.indicators
         if ind.empty:
             return ind
