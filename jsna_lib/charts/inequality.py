@@ -1,5 +1,7 @@
 """Inequality: one indicator broken down by a category (deprivation deciles or quintiles, ethnic
-group...), bars with 95% confidence intervals and the overall (whole-population) value as a line."""
+group...), bars with 95% confidence intervals and the overall (whole-population) value as a line.
+
+The Vega-Lite spec is written directly as a dict (see :mod:`jsna_lib.charts._spec`)."""
 
 from __future__ import annotations
 
@@ -7,13 +9,12 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-import altair as alt
 import numpy as np
 import pandas as pd
 
 from .. import palette
 from . import _common as c
-from . import theme
+from . import _spec, theme
 
 #: Deprivation category order, most deprived first (the shared table in :mod:`jsna_lib.palette`).
 DEPRIVATION_ORDER = palette.DEPRIVATION_RANK
@@ -51,7 +52,7 @@ def inequality(data: Any, indicator: Any = None, area: str | None = None, by: st
                *, period: str | None = None, sex: str | None = None, age: str | None = None,
                order: Sequence[str] | None = None, overall: float | None = None, names: Any = None,
                metadata: pd.DataFrame | None = None, title: str | None = None, source: str | None = None,
-               decimals: int | None = None, width: int = 440, bar_height: int = 20) -> alt.LayerChart:
+               decimals: int | None = None, width: int = 440, bar_height: int = 20) -> _spec.Chart:
     """Bars of an indicator by category for one area, with the overall value.
 
     Parameters
@@ -107,42 +108,56 @@ def inequality(data: Any, indicator: Any = None, area: str | None = None, by: st
     cols = ["category", "area_name", "indicator_name", "period", "value", "lower_95", "upper_95", "value_text",
             "ci_text", "count_text", "right_text", *(["significance"] if coloured else [])]
     frame_ = c.clean_for_json(cats[[k for k in cols if k in cats.columns]])
-    y = alt.Y("category:N", sort=order, title=None, axis=alt.Axis(labelLimit=260))
+    y = _spec.field("category", "nominal", sort=order, title=None, axis={"labelLimit": 260})
     x_title = f"Value ({meta['unit']})" if meta["unit"] else "Value"
-    extra = [alt.Tooltip("significance:N", title="Compared with the overall value")] if coloured else []
-    tooltip = c.tooltip_fields(extra)
-    base = alt.Chart(frame_).encode(y=y)
+    extra = [_spec.field("significance", "nominal", title="Compared with the overall value")] if coloured else []
+    tooltip = c.tooltip_spec(extra)
+    builder = _spec.SpecBuilder()
+    data = builder.data(frame_)
+    bars: dict[str, Any] = {"mark": {"type": "bar", "size": bar_height - 5},
+                            "encoding": {"y": y, "x": _spec.field("value", "quantitative", title=x_title),
+                                         "tooltip": tooltip}}
     if coloured:
         labels = list(frame_["significance"])
-        colour = alt.Color("significance:N", scale=c.significance_scale(labels),
-                           legend=c.legend("Compared with the overall value", labelExpr=c.symbol_label_expr(labels)))
-        bars = base.mark_bar(size=bar_height - 5).encode(x=alt.X("value:Q", title=x_title), color=colour,
-                                                         tooltip=tooltip)
+        bars["encoding"]["color"] = _spec.field(
+            "significance", "nominal", scale=c.significance_scale_spec(labels),
+            legend=c.legend_spec("Compared with the overall value", labelExpr=c.symbol_label_expr(labels)))
     else:
-        bars = base.mark_bar(size=bar_height - 5, color=palette.NEUTRAL_BAR).encode(
-            x=alt.X("value:Q", title=x_title), tooltip=tooltip)
-    whiskers = base.mark_rule(color="#333333").encode(x="lower_95:Q", x2="upper_95:Q", tooltip=tooltip)
-    caps = [base.mark_tick(color="#333333", thickness=1, size=bar_height * 0.4).encode(x=f"{b}:Q")
-            for b in ("lower_95", "upper_95")]
-    right = base.mark_text(align="left", baseline="middle", fontSize=theme.SMALL, x=width + 8).encode(
-        text="right_text:N", tooltip=tooltip)
-    layers: list[Any] = [bars, whiskers, *caps, right]
+        bars["mark"]["color"] = palette.NEUTRAL_BAR
+    whiskers = {"mark": {"type": "rule", "color": "#333333"},
+                "encoding": {"y": y, "x": _spec.field("lower_95", "quantitative"), "x2": {"field": "upper_95"},
+                             "tooltip": tooltip}}
+    caps = [{"mark": {"type": "tick", "color": "#333333", "thickness": 1, "size": bar_height * 0.4},
+             "encoding": {"y": y, "x": _spec.field(b, "quantitative")}} for b in ("lower_95", "upper_95")]
+    right = {"mark": {"type": "text", "align": "left", "baseline": "middle", "fontSize": theme.SMALL, "x": width + 8},
+             "encoding": {"y": y, "text": _spec.field("right_text", "nominal"), "tooltip": tooltip}}
+    layers: list[dict[str, Any]] = [bars, whiskers, *caps, right]
     overall_note = None
     if overall is not None or len(overall_rows):
         value = float(overall) if overall is not None else float(c.numbers(overall_rows["value"]).iloc[0])
         label = f"Overall ({area_name}): {c.fmt(pd.Series([value]), digits).iloc[0]}"
-        line = pd.DataFrame({"value": [value], "label": [label]})
-        layers.append(alt.Chart(line).mark_rule(color=palette.BENCHMARK_LINE, strokeDash=[6, 3], strokeWidth=1.5)
-                      .encode(x="value:Q", tooltip=alt.Tooltip("label:N", title="Overall")))
-        layers.append(alt.Chart(line).mark_text(align="left", baseline="bottom", dx=4, dy=-2, fontWeight="bold",
-                                                fontSize=theme.SMALL).encode(x="value:Q", y=alt.value(0), text="label:N"))
+        for layer in layers:  # the layers no longer share one dataset, so each names its own
+            layer["data"] = data
+        line = builder.data([{"value": value, "label": label}])
+        layers.append({"data": line,
+                       "mark": {"type": "rule", "color": palette.BENCHMARK_LINE, "strokeDash": [6, 3],
+                                "strokeWidth": 1.5},
+                       "encoding": {"x": _spec.field("value", "quantitative"),
+                                    "tooltip": _spec.field("label", "nominal", title="Overall")}})
+        layers.append({"data": line,
+                       "mark": {"type": "text", "align": "left", "baseline": "bottom", "dx": 4, "dy": -2,
+                                "fontWeight": "bold", "fontSize": theme.SMALL},
+                       "encoding": {"x": _spec.field("value", "quantitative"), "y": {"value": 0},
+                                    "text": _spec.field("label", "nominal")}})
         overall_note = "dashed line: overall value"
     subtitle = c.caption(f"{area_name}, {period_text}", c.breakdown_text(rows), f"by {ctype}",
                          "whiskers: 95% confidence interval", overall_note,
                          source=c.source_of(rows, source, meta))
-    return alt.layer(*layers).properties(width=width, height=bar_height * len(order),
-                                         title=c.title(title or meta["name"], subtitle))
-
+    spec: dict[str, Any] = {"layer": layers, "width": width, "height": bar_height * len(order),
+                            "title": _spec.title(title or meta["name"], subtitle)}
+    if "data" not in layers[0]:  # one dataset for every layer: on the top level (as Altair puts it)
+        spec = {"data": data, **spec}
+    return builder.finish(spec)
 
 def _breakdown_frame(data: Any, area: str | None, indicator: Any) -> pd.DataFrame:
     """The rows to draw from a frame, or from a profile (its area's or England's breakdowns plus

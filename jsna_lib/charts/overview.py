@@ -1,6 +1,8 @@
 """The overview ("tartan rug"): indicators × areas, each cell coloured by the area's (given)
 significance with its value printed in it (and a ▲/▼/●/■ symbol, so colour is never the only
-cue); England's and the region's columns first, uncoloured."""
+cue); England's and the region's columns first, uncoloured.
+
+The Vega-Lite spec is written directly as a dict (see :mod:`jsna_lib.charts._spec`)."""
 
 from __future__ import annotations
 
@@ -8,13 +10,12 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import altair as alt
 import numpy as np
 import pandas as pd
 
 from .. import palette
 from . import _common as c
-from . import theme
+from . import _spec, theme
 
 BENCHMARK_FILL = "#FFFFFF"
 
@@ -24,7 +25,7 @@ def overview(data: pd.DataFrame, areas: Any = None, indicators: Sequence[Any] | 
              significance_benchmark: str | None = "england", names: Any = None,
              metadata: pd.DataFrame | None = None, symbols: bool = True, by_domain: bool = True,
              title: str | None = None, source: str | None = None, decimals: int = 1,
-             row_height: int = 20, label_width: int = 300) -> alt.LayerChart:
+             row_height: int = 20, label_width: int = 300) -> _spec.Chart:
     """The tartan rug of several areas across indicators.
 
     Parameters
@@ -132,14 +133,16 @@ def overview(data: pd.DataFrame, areas: Any = None, indicators: Sequence[Any] | 
             "count_text", "significance", "cell_text", "text_colour", "kind"]
     frame = c.clean_for_json(long[keep])
     labels = [s for s in frame["significance"] if s]
-    fill = alt.condition("datum.kind === 'benchmark'", alt.value(BENCHMARK_FILL), alt.Color(
-        "significance:N", scale=c.significance_scale(labels),
-        legend=c.legend("Compared with England" if significance_benchmark == "england"
-                        else f"Compared with {significance_benchmark}", labelExpr=c.symbol_label_expr(labels))))
-    tooltip = c.tooltip_fields([alt.Tooltip("significance:N", title="Compared with England")])
-    x = alt.X("column:N", sort=col_order, title=None,
-              axis=alt.Axis(orient="top", labelAngle=-40, labelAlign="left", labelLimit=170, domain=False, ticks=False,
-                            **c.bold_labels([b["column"].iloc[0] for b in columns])))
+    benchmark_test = "datum.kind === 'benchmark'"
+    fill = {"condition": {"test": benchmark_test, "value": BENCHMARK_FILL},
+            "field": "significance", "type": "nominal", "scale": c.significance_scale_spec(labels),
+            "legend": c.legend_spec("Compared with England" if significance_benchmark == "england"
+                                    else f"Compared with {significance_benchmark}",
+                                    labelExpr=c.symbol_label_expr(labels))}
+    tooltip = c.tooltip_spec([_spec.field("significance", "nominal", title="Compared with England")])
+    x = _spec.field("column", "nominal", sort=col_order, title=None,
+                    axis={"orient": "top", "labelAngle": -40, "labelAlign": "left", "labelLimit": 170,
+                          "domain": False, "ticks": False, **c.bold_labels([b["column"].iloc[0] for b in columns])})
     headed = by_domain and len(domain_order) > 1
     if headed:  # a heading row (the domain's name, in bold) before each domain's indicators
         first_rows = long.sort_values(["domain_rank", "rank", "row"], kind="stable").drop_duplicates("row")
@@ -148,20 +151,23 @@ def overview(data: pd.DataFrame, areas: Any = None, indicators: Sequence[Any] | 
         row_order = list(order_frame.sort_values(["domain_rank", "sub"], kind="stable")["row"])
     bold = {"labelFontWeight": {"condition": {"test": f"indexof({json.dumps(domain_order)}, datum.label) >= 0",
                                               "value": "bold"}, "value": "normal"}} if headed else {}
-    y = alt.Y("row:N", sort=row_order, title=None, scale=alt.Scale(domain=row_order),
-              axis=alt.Axis(labelLimit=label_width, domain=False, ticks=False, labelAlign="left",
-                            labelPadding=label_width + 4, **bold))
-    rect = alt.Chart().mark_rect(stroke="white", strokeWidth=1.5).encode(x=x, y=y, color=fill, tooltip=tooltip)
-    outline = alt.Chart().transform_filter("datum.kind === 'benchmark'").mark_rect(
-        stroke="#BBBBBB", strokeWidth=0.8, fill=None).encode(x=x, y=y)
-    label = alt.Chart().mark_text(fontSize=theme.SMALL, baseline="middle").encode(
-        x=x, y=y, text="cell_text:N", color=alt.Color("text_colour:N", scale=None), tooltip=tooltip)
+    y = _spec.field("row", "nominal", sort=row_order, title=None, scale={"domain": row_order},
+                    axis={"labelLimit": label_width, "domain": False, "ticks": False, "labelAlign": "left",
+                          "labelPadding": label_width + 4, **bold})
+    rect = {"mark": {"type": "rect", "stroke": "white", "strokeWidth": 1.5},
+            "encoding": {"x": x, "y": y, "color": fill, "tooltip": tooltip}}
+    outline = {"mark": {"type": "rect", "stroke": "#BBBBBB", "strokeWidth": 0.8, "fill": None},
+               "encoding": {"x": x, "y": y}, "transform": [{"filter": benchmark_test}]}
+    label = {"mark": {"type": "text", "fontSize": theme.SMALL, "baseline": "middle"},
+             "encoding": {"x": x, "y": y, "text": _spec.field("cell_text", "nominal"),
+                          "color": _spec.field("text_colour", "nominal", scale=None), "tooltip": tooltip}}
     subtitle = c.caption("latest period of each indicator" if period is None else period,
                          "England and region columns: values only; others: compared with England"
                          + (" (colour and symbol)" if symbols else ""),
                          f"no {' or '.join(skipped)} column (not in the data, or the areas are in several regions)"
                          if skipped else None,
                          source=c.source_of(rows, source))
-    heading = c.title(title or "Overview of indicators", subtitle)
-    layered = alt.layer(rect, outline, label, data=frame)
-    return layered.properties(width=alt.Step(cell_w), height=alt.Step(row_height), title=heading)
+    builder = _spec.SpecBuilder()
+    return builder.finish({"data": builder.data(frame), "layer": [rect, outline, label],
+                           "width": {"step": cell_w}, "height": {"step": row_height},
+                           "title": _spec.title(title or "Overview of indicators", subtitle)})

@@ -1,17 +1,18 @@
 """Population pyramid: males left, females right, 5-year age bands, each bar the band's share of
 the area's whole population (males and females together); a comparator (England by default)
-drawn as an outline on the same scale."""
+drawn as an outline on the same scale.
+
+The Vega-Lite spec is written directly as a dict (see :mod:`jsna_lib.charts._spec`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import altair as alt
 import numpy as np
 import pandas as pd
 
 from . import _common as c
-from . import theme
+from . import _spec, theme
 
 MALE_COLOUR = "#2F6EA5"
 FEMALE_COLOUR = "#C8506E"
@@ -27,7 +28,7 @@ def band_order(bands: pd.Series) -> list[str]:
 
 def population_pyramid(population: Any, area: str | None = None, *, comparator: str | None = c.ENGLAND,
                        year: int | None = None, names: Any = None, title: str | None = None,
-                       source: str | None = None, width: int = 520, bar_height: int = 15) -> alt.LayerChart:
+                       source: str | None = None, width: int = 520, bar_height: int = 15) -> _spec.Chart:
     """A population pyramid of ``area`` with ``comparator`` as an outline.
 
     Parameters
@@ -93,42 +94,45 @@ def population_pyramid(population: Any, area: str | None = None, *, comparator: 
         comparator = None
     order = band_order(rows["age_band"])[::-1]  # oldest at the top
     limit = float(np.ceil(rows["percent"].max() + 0.5)) if len(rows) else 1.0
-    x = alt.X("signed:Q", title="% of the total population",
-              scale=alt.Scale(domain=[-limit, limit], nice=False),
-              axis=alt.Axis(labelExpr="abs(datum.value) + '%'", tickCount=8, grid=True))
-    y = alt.Y("age_band:N", sort=order, title="Age band",
-              axis=alt.Axis(labelFontSize=theme.SMALL), scale=alt.Scale(paddingInner=0.12))
+    x_scale = {"domain": [-limit, limit], "nice": False}
+    x = _spec.field("signed", "quantitative", title="% of the total population", scale=x_scale,
+                    axis={"labelExpr": "abs(datum.value) + '%'", "tickCount": 8, "grid": True})
+    y = _spec.field("age_band", "nominal", sort=order, title="Age band", axis={"labelFontSize": theme.SMALL},
+                    scale={"paddingInner": 0.12})
     area_name = c.area_names(pd.Series([area]), frame, names).iloc[0]
-    tooltip = [alt.Tooltip("area_name:N", title="Area"), alt.Tooltip("sex_label:N", title="Sex"),
-               alt.Tooltip("age_band:N", title="Age band"), alt.Tooltip("population_text:N", title="Population"),
-               alt.Tooltip("percent_text:N", title="% of the area's population"), alt.Tooltip("year:N", title="Year")]
+    tooltip = _spec.tooltip(("area_name", "Area"), ("sex_label", "Sex"), ("age_band", "Age band"),
+                            ("population_text", "Population"), ("percent_text", "% of the area's population"),
+                            ("year", "Year"))
     cols = ["area_name", "sex_label", "age_band", "signed", "population_text", "percent_text"]
+    builder = _spec.SpecBuilder()
     area_data = c.clean_for_json(area_rows[cols].assign(year=str(year)))
-    bars = alt.Chart(area_data).mark_bar().encode(
-        x=x, y=y, tooltip=tooltip,
-        color=alt.Color("sex_label:N", title=area_name,
-                        scale=alt.Scale(domain=["Males", "Females"], range=[MALE_COLOUR, FEMALE_COLOUR]),
-                        legend=c.legend(area_name, columns=3)))
-    layers: list[Any] = [bars]
+    bars = {"data": builder.data(area_data), "mark": {"type": "bar"},
+            "encoding": {"x": x, "y": y, "tooltip": tooltip,
+                         "color": _spec.field("sex_label", "nominal", title=area_name,
+                                              scale={"domain": ["Males", "Females"],
+                                                     "range": [MALE_COLOUR, FEMALE_COLOUR]},
+                                              legend=c.legend_spec(area_name, columns=3))}}
+    layers: list[dict[str, Any]] = [bars]
     if comparator:
         comp_name = c.area_names(pd.Series([str(comparator).upper()]), frame, names).iloc[0]
         comp_data = c.clean_for_json(comp_rows[cols].assign(year=str(year), outline=comp_name))
-        layers.append(alt.Chart(comp_data).mark_bar(fill=None, strokeWidth=1.4).encode(
-            x=x, y=y, tooltip=tooltip,
-            stroke=alt.Stroke("outline:N", scale=alt.Scale(domain=[comp_name], range=["#000000"]),
-                              legend=c.legend("Comparator (outline)", columns=1, symbolType="square",
-                                              symbolFillColor="white"))))
-    sides = pd.DataFrame({"signed": [-limit * 0.97, limit * 0.97], "text": ["Males", "Females"],
-                          "align": ["left", "right"]})
-    for align in ("left", "right"):
-        layers.append(alt.Chart(sides[sides["align"] == align]).mark_text(
-            align=align, baseline="top", fontWeight="bold", fontSize=theme.FONT_SIZE, dy=2).encode(
-            x=alt.X("signed:Q", scale=alt.Scale(domain=[-limit, limit], nice=False)), y=alt.value(0),
-            text="text:N"))
+        layers.append({"data": builder.data(comp_data), "mark": {"type": "bar", "fill": None, "strokeWidth": 1.4},
+                       "encoding": {"x": x, "y": y, "tooltip": tooltip,
+                                    "stroke": _spec.field("outline", "nominal",
+                                                          scale={"domain": [comp_name], "range": ["#000000"]},
+                                                          legend=c.legend_spec("Comparator (outline)", columns=1,
+                                                                               symbolType="square",
+                                                                               symbolFillColor="white"))}})
+    for align, signed, label in (("left", -limit * 0.97, "Males"), ("right", limit * 0.97, "Females")):
+        layers.append({"data": builder.data([{"signed": signed, "text": label, "align": align}]),
+                       "mark": {"type": "text", "align": align, "baseline": "top", "fontWeight": "bold",
+                                "fontSize": theme.FONT_SIZE, "dy": 2},
+                       "encoding": {"x": _spec.field("signed", "quantitative", scale=x_scale), "y": {"value": 0},
+                                    "text": _spec.field("text", "nominal")}})
     subtitle = c.caption(f"Mid-year {year}" if year else None,
                          "bars: % of the area's population (males and females together)",
                          f"outline: {c.area_names(pd.Series([str(comparator).upper()]), frame, names).iloc[0]}"
                          if comparator else missing_comparator, source=source or "population table of the data store")
-    chart = alt.layer(*layers).resolve_scale(color="independent", stroke="independent")
-    return chart.properties(width=width, height=bar_height * len(order),
-                            title=c.title(title or f"{area_name}: population by age and sex", subtitle))
+    return builder.finish({"layer": layers, "resolve": {"scale": {"color": "independent", "stroke": "independent"}},
+                           "width": width, "height": bar_height * len(order),
+                           "title": _spec.title(title or f"{area_name}: population by age and sex", subtitle)})
