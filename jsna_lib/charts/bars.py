@@ -1,18 +1,20 @@
 """Compare areas: one indicator, one period, areas ranked as bars with 95% confidence intervals,
-coloured by their (given) significance against a benchmark, with the benchmark as a line."""
+coloured by their (given) significance against a benchmark, with the benchmark as a line.
+
+The chart is written directly as a Vega-Lite spec (plain dicts, see :mod:`._spec`): the same spec
+Altair's object model produced, without its validation and copying costs."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-import altair as alt
 import numpy as np
 import pandas as pd
 
 from .. import palette
 from . import _common as c
-from . import theme
+from . import _spec, theme
 
 
 def compare_areas(data: pd.DataFrame, indicator: Any = None, areas: Any = None, *,
@@ -21,8 +23,10 @@ def compare_areas(data: pd.DataFrame, indicator: Any = None, areas: Any = None, 
                   names: Any = None, metadata: pd.DataFrame | None = None,
                   highlight: str | Sequence[str] | None = None, sort: str | None = "value",
                   title: str | None = None, source: str | None = None, decimals: int | None = None,
-                  width: int = 440, bar_height: int = 16) -> alt.LayerChart:
-    """Ranked bars of one indicator for several areas.
+                  width: int = 440, bar_height: int = 16) -> _spec.Chart:
+    """Ranked bars of one indicator for several areas: each area's value as a bar coloured by its
+    significance against the benchmark (▲/▼/● and the value printed at the right), its 95% confidence
+    interval as whiskers, and the benchmark's value as a dashed line.
 
     Parameters
     ----------
@@ -50,13 +54,14 @@ def compare_areas(data: pd.DataFrame, indicator: Any = None, areas: Any = None, 
     rows_all = c.latest(rows_all, period)
     meta = c.indicator_meta(rows_all, metadata, ind_id)
     # The benchmark line.
+    bench_name: str | None
     if isinstance(benchmark, int | float) and not isinstance(benchmark, bool):
-        bench_value, bench_name = float(benchmark), "Benchmark"
+        bench_value, bench_name, bench_code = float(benchmark), "Benchmark", ""
     else:
         bench = c.benchmark_values(rows_all, str(benchmark))
         bench_value = float(c.numbers(bench["value"]).iloc[0]) if len(bench) else np.nan
         bench_code = c.text(bench["area_code"]).iloc[0] if len(bench) else str(benchmark)
-        bench_name = c.area_names(pd.Series([bench_code]), data, names).iloc[0]
+        bench_name = None  # looked up below with the areas' names
     rows = c.one_benchmark(rows_all, significance_benchmark)
     codes = c.text(rows["area_code"])
     if areas is None:
@@ -71,12 +76,17 @@ def compare_areas(data: pd.DataFrame, indicator: Any = None, areas: Any = None, 
                              f"{int(ind_id)} in {c.text(rows_all['period']).iloc[0]}")
     rows = rows.drop_duplicates("area_code").copy()
     if rows.empty:
-        return c.note_chart("No areas to compare.", heading=title or meta["name"])
+        return _spec.note("No areas to compare.", heading=title or meta["name"])
     digits = decimals if decimals is not None else c.decimals_for(rows["value"])
     rows = c.add_display_columns(rows, digits)
     if "significance" not in rows.columns:
         rows["significance"] = palette.NOT_COMPARED
-    rows["area_name"] = c.area_names(rows["area_code"], data, names).to_numpy()
+    if bench_name is None:  # one look-up for the benchmark's and the areas' names
+        codes_ = pd.concat([pd.Series([bench_code], dtype=object), rows["area_code"].astype(object)], ignore_index=True)
+        looked_up = c.area_names(codes_, data, names)
+        bench_name, rows["area_name"] = looked_up.iloc[0], looked_up.iloc[1:].to_numpy()
+    else:
+        rows["area_name"] = c.area_names(rows["area_code"], data, names).to_numpy()
     dup = rows["area_name"].duplicated(keep=False)
     rows["area_label"] = np.where(dup, rows["area_name"] + " (" + c.text(rows["area_code"]) + ")", rows["area_name"])
     rows["indicator_name"] = meta["name"]
@@ -95,37 +105,56 @@ def compare_areas(data: pd.DataFrame, indicator: Any = None, areas: Any = None, 
             "value_text", "ci_text", "count_text", "significance", "symbol", "right_text", "highlight"]
     data_ = c.clean_for_json(rows[[k for k in cols if k in rows.columns]])
     labels = list(data_["significance"])
-    y = alt.Y("area_label:N", sort=order, title=None, axis=alt.Axis(labelLimit=220, **c.bold_labels(
-        list(data_.loc[data_["highlight"], "area_label"]))))
-    tooltip = c.tooltip_fields([alt.Tooltip("significance:N", title=f"Compared with {bench_name}")])
+    highlighted = list(data_.loc[data_["highlight"].to_numpy(dtype=bool), "area_label"])
+    y = {"field": "area_label", "type": "nominal", "sort": order, "title": None,
+         "axis": {"labelLimit": 220, **c.bold_labels(highlighted)}}
+    tooltip = c.tooltip_spec([{"field": "significance", "type": "nominal", "title": f"Compared with {bench_name}"}])
     unit = meta["unit"]
     x_title = f"{meta['name']}" if not unit else f"Value ({unit})"
-    base = alt.Chart(data_).encode(y=y)
-    bars = base.mark_bar(size=max(bar_height - 4, 4)).encode(
-        x=alt.X("value:Q", title=x_title, scale=alt.Scale(zero=True, nice=True)),
-        color=alt.Color("significance:N", scale=c.significance_scale(labels),
-                        legend=c.legend(f"Compared with {bench_name}", labelExpr=c.symbol_label_expr(labels))),
-        stroke=alt.condition("datum.highlight", alt.value("black"), alt.value(None)),
-        strokeWidth=alt.condition("datum.highlight", alt.value(2), alt.value(0)),
-        tooltip=tooltip)
-    whiskers = base.mark_rule(color="#333333", strokeWidth=1).encode(x="lower_95:Q", x2="upper_95:Q", tooltip=tooltip)
-    caps = [base.mark_tick(color="#333333", thickness=1, size=max(bar_height * 0.45, 5)).encode(
-        x=alt.X(f"{bound}:Q"), tooltip=tooltip) for bound in ("lower_95", "upper_95")]
-    right = base.mark_text(align="left", baseline="middle", fontSize=theme.SMALL, x=width + 8).encode(
-        text="right_text:N", tooltip=tooltip)
-    layers = [bars, whiskers, *caps, right]
+    builder = _spec.SpecBuilder()
+    rows_ref = builder.data(data_)
+    bars = {"mark": {"type": "bar", "size": max(bar_height - 4, 4)}, "encoding": {
+        "y": y,
+        "x": {"field": "value", "type": "quantitative", "title": x_title, "scale": {"zero": True, "nice": True}},
+        "color": {"field": "significance", "type": "nominal", "scale": c.significance_scale_spec(labels),
+                  "legend": c.legend_spec(f"Compared with {bench_name}", labelExpr=c.symbol_label_expr(labels))},
+        "stroke": {"condition": {"test": "datum.highlight", "value": "black"}, "value": None},
+        "strokeWidth": {"condition": {"test": "datum.highlight", "value": 2}, "value": 0},
+        "tooltip": tooltip}}
+    whiskers = {"mark": {"type": "rule", "color": "#333333", "strokeWidth": 1}, "encoding": {
+        "y": y, "x": {"field": "lower_95", "type": "quantitative"}, "x2": {"field": "upper_95"}, "tooltip": tooltip}}
+    caps = [{"mark": {"type": "tick", "color": "#333333", "thickness": 1, "size": max(bar_height * 0.45, 5)},
+             "encoding": {"y": y, "x": {"field": bound, "type": "quantitative"}, "tooltip": tooltip}}
+            for bound in ("lower_95", "upper_95")]
+    right = {"mark": {"type": "text", "align": "left", "baseline": "middle", "fontSize": theme.SMALL, "x": width + 8},
+             "encoding": {"y": y, "text": {"field": "right_text", "type": "nominal"}, "tooltip": tooltip}}
+    layers: list[dict[str, Any]] = [bars, whiskers, *caps, right]
+    for layer in layers:
+        layer["data"] = rows_ref
     if np.isfinite(bench_value):
-        bench_frame = pd.DataFrame({"value": [bench_value],
-                                    "label": [f"{bench_name}: {c.fmt(pd.Series([bench_value]), digits).iloc[0]}"]})
-        layers.append(alt.Chart(bench_frame).mark_rule(color=palette.BENCHMARK_LINE, strokeWidth=1.5,
-                                                       strokeDash=[6, 3]).encode(
-            x="value:Q", tooltip=alt.Tooltip("label:N", title="Benchmark")))
-        layers.append(alt.Chart(bench_frame).mark_text(align="left", baseline="bottom", dx=4, dy=-2,
-                                                       fontSize=theme.SMALL, fontWeight="bold").encode(
-            x="value:Q", y=alt.value(0), text="label:N"))
+        label = f"{bench_name}: {c.fmt(pd.Series([bench_value]), digits).iloc[0]}"
+        bench_ref = builder.data([{"value": bench_value, "label": label}])
+        value_x = {"field": "value", "type": "quantitative"}
+        layers.append({"data": bench_ref, "mark": {"type": "rule", "color": palette.BENCHMARK_LINE,
+                                                   "strokeWidth": 1.5, "strokeDash": [6, 3]},
+                       "encoding": {"x": value_x, "tooltip": {"field": "label", "type": "nominal",
+                                                              "title": "Benchmark"}}})
+        layers.append({"data": bench_ref, "mark": {"type": "text", "align": "left", "baseline": "bottom", "dx": 4,
+                                                   "dy": -2, "fontSize": theme.SMALL, "fontWeight": "bold"},
+                       "encoding": {"x": value_x, "y": {"value": 0}, "text": {"field": "label", "type": "nominal"}}})
     period_text = c.period_range(data_["period"])
     subtitle = c.caption(period_text, c.breakdown_text(rows_all), "bars: value; whiskers: 95% confidence interval",
                          f"dashed line: {bench_name}" if np.isfinite(bench_value) else None,
                          source=c.source_of(rows_all, source, meta))
-    return alt.layer(*layers).properties(
-        width=width, height=bar_height * len(order), title=c.title(title or meta["name"], subtitle))
+    spec: dict[str, Any] = {"layer": layers, "width": width, "height": bar_height * len(order),
+                            "title": _spec.title(title or meta["name"], subtitle)}
+    return builder.finish(_shared_data(spec))
+
+
+def _shared_data(spec: dict[str, Any]) -> dict[str, Any]:
+    """A layer spec whose layers all draw the same dataset gets it once, on the parent (as Altair writes it)."""
+    refs = [layer.get("data") for layer in spec["layer"]]
+    if refs and refs[0] is not None and all(ref == refs[0] for ref in refs):
+        spec = {"data": refs[0], **spec, "layer": [{k: v for k, v in layer.items() if k != "data"}
+                                                   for layer in spec["layer"]]}
+    return spec

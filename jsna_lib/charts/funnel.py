@@ -1,18 +1,20 @@
 """Funnel plot: areas' values against their size (denominator, or expected count for a ratio),
 with the target and the 95% and 99.8% control limits *given* as a frame (compute them with
-:func:`jsna_lib.stats.funnel_limits`; charts compute no statistics)."""
+:func:`jsna_lib.stats.funnel_limits`; charts compute no statistics).
+
+The chart is written directly as a Vega-Lite spec (plain dicts, see :mod:`._spec`): the same spec
+Altair's object model produced, without its validation and copying costs."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-import altair as alt
 import pandas as pd
 
 from .. import palette
 from . import _common as c
-from . import theme
+from . import _spec, theme
 
 _LIMITS = {  # limits column → (legend label, dash)
     "target": ("Target", [1, 0]),
@@ -29,8 +31,10 @@ def funnel(data: pd.DataFrame, indicator: Any = None, limits: pd.DataFrame | Non
            significance_benchmark: str | None = "england", names: Any = None,
            metadata: pd.DataFrame | None = None, log_x: bool = False, title: str | None = None,
            source: str | None = None, decimals: int | None = None, width: int = 520,
-           height: int = 340) -> alt.LayerChart:
-    """A funnel plot of one indicator in one period.
+           height: int = 340) -> _spec.Chart:
+    """A funnel plot of one indicator in one period: each area's value (y) against its size (x),
+    filled and shaped by its given significance, over the target line and the 95% and 99.8%
+    control limits; highlighted areas are ringed and named.
 
     Parameters
     ----------
@@ -76,13 +80,15 @@ def funnel(data: pd.DataFrame, indicator: Any = None, limits: pd.DataFrame | Non
             "size_text", "highlight", *(["significance"] if coloured else [])]
     points_data = c.clean_for_json(rows[[k for k in cols if k in rows.columns]])
     size_title = {"denominator": "Denominator (population at risk)", "expected": "Expected count"}.get(x, x)
-    x_scale = alt.Scale(type="log") if log_x else alt.Scale(zero=True, nice=True)
-    x_enc = alt.X("size:Q", title=size_title, scale=x_scale)
+    x_scale = {"type": "log"} if log_x else {"zero": True, "nice": True}
+    x_enc = {"field": "size", "type": "quantitative", "title": size_title, "scale": x_scale}
     y_title = f"Value ({meta['unit']})" if meta["unit"] else "Value"
-    y_enc = alt.Y("value:Q", title=y_title, scale=alt.Scale(zero=False, nice=True))
-    tooltip = c.tooltip_fields([alt.Tooltip("size_text:N", title=size_title),
-                                *([alt.Tooltip("significance:N", title="Compared with England")] if coloured else [])])
-    layers: list[Any] = []
+    y_enc = {"field": "value", "type": "quantitative", "title": y_title, "scale": {"zero": False, "nice": True}}
+    tooltip = c.tooltip_spec([{"field": "size_text", "type": "nominal", "title": size_title},
+                              *([{"field": "significance", "type": "nominal", "title": "Compared with England"}]
+                                if coloured else [])])
+    builder = _spec.SpecBuilder()
+    layers: list[dict[str, Any]] = []
     limit_note = "no control limits given"
     if limits is not None and len(limits):
         size_col = x if x in limits.columns else next((k for k in ("expected", "denominator") if k in limits.columns),
@@ -98,35 +104,49 @@ def funnel(data: pd.DataFrame, indicator: Any = None, limits: pd.DataFrame | Non
         long["limit"] = long["line"].map({k: v[0] for k, v in _LIMITS.items()}).to_numpy()
         kinds = list(dict.fromkeys(long["limit"]))
         dashes = {v[0]: v[1] for v in _LIMITS.values()}
-        layers.append(alt.Chart(c.clean_for_json(long)).mark_line(color="#333333", strokeWidth=1.3).encode(
-            x=x_enc, y=y_enc, detail="line:N",
-            strokeDash=alt.StrokeDash("limit:N", scale=alt.Scale(domain=kinds, range=[dashes[k] for k in kinds]),
-                                      legend=c.legend("Lines", columns=3, symbolType="stroke"))))
+        layers.append({"data": builder.data(c.clean_for_json(long)),
+                       "mark": {"type": "line", "color": "#333333", "strokeWidth": 1.3},
+                       "encoding": {"x": x_enc, "y": y_enc, "detail": {"field": "line", "type": "nominal"},
+                                    "strokeDash": {"field": "limit", "type": "nominal",
+                                                   "scale": {"domain": kinds, "range": [dashes[k] for k in kinds]},
+                                                   "legend": c.legend_spec("Lines", columns=3,
+                                                                           symbolType="stroke")}}})
         limit_note = "lines: target and 95% / 99.8% control limits"
+    points_ref = builder.data(points_data)
     if coloured:
         labels = list(points_data["significance"])
         legend_title = "Compared with England"
-        points = alt.Chart(points_data).mark_point(filled=True, size=60, stroke="black", strokeWidth=0.5,
-                                                   opacity=0.95).encode(
-            x=x_enc, y=y_enc, tooltip=tooltip,
-            fill=alt.Fill("significance:N", scale=c.significance_scale(labels),
-                          legend=c.legend(legend_title)),
-            shape=alt.Shape("significance:N", scale=c.shape_scale(labels),
-                            legend=c.legend(legend_title)))
+        points = {"mark": {"type": "point", "filled": True, "size": 60, "stroke": "black", "strokeWidth": 0.5,
+                           "opacity": 0.95},
+                  "encoding": {"x": x_enc, "y": y_enc, "tooltip": tooltip,
+                               "fill": {"field": "significance", "type": "nominal",
+                                        "scale": c.significance_scale_spec(labels),
+                                        "legend": c.legend_spec(legend_title)},
+                               "shape": {"field": "significance", "type": "nominal",
+                                         "scale": c.shape_scale_spec(labels),
+                                         "legend": c.legend_spec(legend_title)}}}
     else:
-        points = alt.Chart(points_data).mark_point(filled=True, size=50, color=palette.AREA_COLOUR,
-                                                   opacity=0.8).encode(x=x_enc, y=y_enc, tooltip=tooltip)
-    layers.append(points)
+        points = {"mark": {"type": "point", "filled": True, "size": 50, "color": palette.AREA_COLOUR,
+                           "opacity": 0.8},
+                  "encoding": {"x": x_enc, "y": y_enc, "tooltip": tooltip}}
+    marks = [points]
     if marked:
-        ring = alt.Chart(points_data).transform_filter("datum.highlight").mark_point(
-            size=260, shape="circle", filled=False, color="black", strokeWidth=1.6).encode(x=x_enc, y=y_enc)
-        labels_ = [alt.Chart(points_data).transform_filter("datum.highlight").mark_text(
-            align="left", dx=11, dy=-9, fontWeight="bold", fontSize=theme.SMALL, **halo).encode(
-            x=x_enc, y=y_enc, text="area_name:N")
-            for halo in ({"stroke": "white", "strokeWidth": 4, "strokeJoin": "round"}, {})]  # white halo, then text
-        layers += [ring, *labels_]
+        ring = {"transform": [{"filter": "datum.highlight"}],
+                "mark": {"type": "point", "size": 260, "shape": "circle", "filled": False, "color": "black",
+                         "strokeWidth": 1.6},
+                "encoding": {"x": x_enc, "y": y_enc}}
+        labels_ = [{"transform": [{"filter": "datum.highlight"}],
+                    "mark": {"type": "text", "align": "left", "dx": 11, "dy": -9, "fontWeight": "bold",
+                             "fontSize": theme.SMALL, **halo},
+                    "encoding": {"x": x_enc, "y": y_enc, "text": {"field": "area_name", "type": "nominal"}}}
+                   for halo in ({"stroke": "white", "strokeWidth": 4, "strokeJoin": "round"}, {})]  # halo, then text
+        marks += [ring, *labels_]
     subtitle = c.caption(c.period_range(points_data["period"]), c.breakdown_text(rows),
                          f"{len(points_data)} areas", limit_note, source=c.source_of(rows, source, meta))
-    chart = alt.layer(*layers).resolve_scale(strokeDash="independent")
-    return chart.properties(width=width, height=height, title=c.title(title or meta["name"], subtitle))
-
+    spec: dict[str, Any] = {"resolve": {"scale": {"strokeDash": "independent"}}, "width": width, "height": height,
+                            "title": _spec.title(title or meta["name"], subtitle)}
+    if layers:
+        spec["layer"] = [*layers, *({"data": points_ref, **mark} for mark in marks)]
+    else:  # every layer draws the points: the data go on the parent (as Altair writes it)
+        spec = {"data": points_ref, "layer": marks, **spec}
+    return builder.finish(spec)

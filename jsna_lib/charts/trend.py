@@ -1,17 +1,20 @@
 """Trend: one indicator over time for an area, with its 95% confidence band, the benchmarks'
 lines (England, the region...) and the area's points coloured and shaped by their (given)
-significance in each period."""
+significance in each period.
+
+The chart is written directly as a Vega-Lite spec (plain dicts, see :mod:`._spec`): the same spec
+Altair's object model produced, without its validation and copying costs."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import altair as alt
 import pandas as pd
 
 from .. import palette
 from . import _common as c
+from . import _spec
 
 _DASHES = ([1, 0], [6, 3], [2, 2], [8, 3, 2, 3], [4, 4])
 _SERIES_COLOURS = (palette.AREA_COLOUR, palette.ENGLAND_COLOUR, palette.REGION_COLOUR, "#D46A00", "#6A3D9A")
@@ -22,8 +25,10 @@ def trend(data: Any, indicator: Any = None, area: str | None = None, *,
           age: str | None = None, significance_benchmark: str | None = "england",
           names: Any = None, metadata: pd.DataFrame | None = None,
           title: str | None = None, source: str | None = None, decimals: int | None = None,
-          width: int = 520, height: int = 260) -> alt.LayerChart:
-    """An area's values over time with the benchmarks' lines.
+          width: int = 520, height: int = 260) -> _spec.Chart:
+    """An area's values over time with the benchmarks' lines: the area's line, its 95% confidence
+    interval as a shaded band and its points filled and shaped by their significance against England
+    in each period; each benchmark as a dashed grey-pointed line.
 
     Parameters
     ----------
@@ -61,17 +66,20 @@ def trend(data: Any, indicator: Any = None, area: str | None = None, *,
         raise ValueError(f"trend: no rows for area {area} and indicator {int(ind_id)}")
     own = own.drop_duplicates("period")
     digits = decimals if decimals is not None else c.decimals_for(own["value"])
-    area_name = c.area_names(pd.Series([area]), data, names).iloc[0]
 
-    # Series: the area, then each benchmark found in the data.
+    # Series: the area, then each benchmark found in the data (names looked up together).
     items = list(benchmarks.items()) if isinstance(benchmarks, Mapping) else [(b, None) for b in benchmarks]
-    series = [own.assign(series=area_name, area_code=area)]
+    found: list[tuple[Any, str | None, pd.DataFrame, str]] = []  # (code, label, rows, area code)
     for code, label in items:
         bench = c.benchmark_values(rows, code)
         if bench.empty or str(code).upper() == area:
             continue
-        bench_code = c.text(bench["area_code"]).iloc[0]
-        name = label or c.area_names(pd.Series([bench_code]), data, names).iloc[0]
+        found.append((code, label, bench, c.text(bench["area_code"]).iloc[0]))
+    looked_up = iter(c.area_names(pd.Series([area, *(b[3] for b in found if not b[1])]), data, names))
+    area_name = next(looked_up)
+    series = [own.assign(series=area_name, area_code=area)]
+    for code, label, bench, bench_code in found:
+        name = label or next(looked_up)
         if name == bench_code and str(code).lower() in ("region", "parent"):
             name = str(code).capitalize()
         series.append(bench.assign(series=name))
@@ -91,41 +99,47 @@ def trend(data: Any, indicator: Any = None, area: str | None = None, *,
     if "significance" not in area_rows.columns:
         area_rows["significance"] = palette.NOT_COMPARED
 
-    x = alt.X("period:O", sort=periods, title="Period",
-              axis=alt.Axis(labelAngle=-40 if len(periods) > 6 or max(map(len, periods)) > 7 else 0))
+    x = {"field": "period", "type": "ordinal", "sort": periods, "title": "Period",
+         "axis": {"labelAngle": -40 if len(periods) > 6 or max(map(len, periods)) > 7 else 0}}
     y_title = f"Value ({meta['unit']})" if meta["unit"] else "Value"
-    y = alt.Y("value:Q", title=y_title, scale=alt.Scale(zero=False, nice=True))
-    tooltip = c.tooltip_fields([alt.Tooltip("significance:N", title="Compared with England")])
-    band = alt.Chart(area_rows).mark_area(opacity=0.18, color=palette.AREA_COLOUR).encode(
-        x=x, y=alt.Y("lower_95:Q", title=y_title), y2="upper_95:Q")
-    line = alt.Chart(frame).mark_line(strokeWidth=2).encode(
-        x=x, y=y,
-        stroke=alt.Stroke("series:N", sort=names_, title=None, legend=c.legend(None, columns=4, symbolType="stroke"),
-                          scale=alt.Scale(domain=names_, range=list(_SERIES_COLOURS[:len(names_)]))),
-        strokeDash=alt.StrokeDash("series:N", sort=names_, legend=None,
-                                  scale=alt.Scale(domain=names_, range=[list(d) for d in _DASHES[:len(names_)]])),
-        tooltip=tooltip)
-    bench_points = alt.Chart(frame[frame["series"] != area_name]).mark_point(
-        size=25, filled=True, color="#555555").encode(x=x, y=y, tooltip=tooltip)
+    y = {"field": "value", "type": "quantitative", "title": y_title, "scale": {"zero": False, "nice": True}}
+    tooltip = c.tooltip_spec([{"field": "significance", "type": "nominal", "title": "Compared with England"}])
+    builder = _spec.SpecBuilder()
+    area_ref = builder.data(area_rows)
+    band = {"data": area_ref, "mark": {"type": "area", "opacity": 0.18, "color": palette.AREA_COLOUR},
+            "encoding": {"x": x, "y": {"field": "lower_95", "type": "quantitative", "title": y_title},
+                         "y2": {"field": "upper_95"}}}
+    line = {"data": builder.data(frame), "mark": {"type": "line", "strokeWidth": 2}, "encoding": {
+        "x": x, "y": y,
+        "stroke": {"field": "series", "type": "nominal", "sort": names_, "title": None,
+                   "legend": c.legend_spec(None, columns=4, symbolType="stroke"),
+                   "scale": {"domain": names_, "range": list(_SERIES_COLOURS[:len(names_)])}},
+        "strokeDash": {"field": "series", "type": "nominal", "sort": names_, "legend": None,
+                       "scale": {"domain": names_, "range": [list(d) for d in _DASHES[:len(names_)]]}},
+        "tooltip": tooltip}}
+    bench_points = {"data": builder.data(frame[(frame["series"] != area_name).to_numpy()]),
+                    "mark": {"type": "point", "size": 25, "filled": True, "color": "#555555"},
+                    "encoding": {"x": x, "y": y, "tooltip": tooltip}}
     labels = list(area_rows["significance"])
     compared = c.has_significance(area_rows)
     if compared:
-        legend_title = f"{area_name} compared with England"
-        points = alt.Chart(area_rows).mark_point(size=90, filled=True, stroke="black", strokeWidth=0.6,
-                                                 opacity=1).encode(
-            x=x, y=y,
-            fill=alt.Fill("significance:N", scale=c.significance_scale(labels),
-                          legend=c.legend(legend_title, columns=4)),
-            shape=alt.Shape("significance:N", scale=c.shape_scale(labels),
-                            legend=c.legend(legend_title, columns=4)),
-            tooltip=tooltip)
+        legend = c.legend_spec(f"{area_name} compared with England", columns=4)
+        points = {"data": area_ref, "mark": {"type": "point", "size": 90, "filled": True, "stroke": "black",
+                                             "strokeWidth": 0.6, "opacity": 1},
+                  "encoding": {"x": x, "y": y,
+                               "fill": {"field": "significance", "type": "nominal",
+                                        "scale": c.significance_scale_spec(labels), "legend": legend},
+                               "shape": {"field": "significance", "type": "nominal",
+                                         "scale": c.shape_scale_spec(labels), "legend": dict(legend)},
+                               "tooltip": tooltip}}
     else:
-        points = alt.Chart(area_rows).mark_point(size=45, filled=True, color=palette.AREA_COLOUR,
-                                                 opacity=1).encode(x=x, y=y, tooltip=tooltip)
+        points = {"data": area_ref, "mark": {"type": "point", "size": 45, "filled": True,
+                                             "color": palette.AREA_COLOUR, "opacity": 1},
+                  "encoding": {"x": x, "y": y, "tooltip": tooltip}}
     subtitle = c.caption(c.period_range(pd.Series(periods)), c.breakdown_text(rows),
                          "shaded band: 95% confidence interval of " + area_name,
                          None if compared else "no significance given for the points",
                          source=c.source_of(rows, source, meta))
-    chart = alt.layer(band, line, bench_points, points).resolve_scale(color="independent")
-    return chart.properties(width=width, height=height, title=c.title(title or meta["name"], subtitle))
-
+    return builder.finish({"layer": [band, line, bench_points, points], "resolve": {"scale": {"color": "independent"}},
+                           "width": width, "height": height,
+                           "title": _spec.title(title or meta["name"], subtitle)})
