@@ -19,10 +19,9 @@ reads the stored ``comparisons`` table once per area type (about a second), spli
 indicator, and every selection is sliced from memory. The one comparison the store cannot hold
 is against a *group* (neighbours, a custom set): its aggregate and the significance of the few
 areas shown are computed on that slice only, with :func:`jsna_lib.compare.compare_values` (about
-20 ms). Chart specs are built by :mod:`jsna_lib.charts` (Altair) with Altair's construction-time
-validation off (``schemapi.debug_mode(False)``, ``to_dict(validate=False)``) and each DataFrame
-turned into records once per build (:func:`_fast_altair`): ``tests/test_widgets.py`` checks the
-explorer's specs equal those of the builders with Altair's defaults. Each view part is memoised on the selections it depends on (the trend
+20 ms). Chart specs come from :mod:`jsna_lib.charts`, which writes Vega-Lite dicts directly (no Altair
+objects: a few milliseconds a chart); ``tests/test_widgets.py`` checks the explorer's specs equal
+the builders' and pass the Vega-Lite schema. Each view part is memoised on the selections it depends on (the trend
 does not change with the comparator or period, the spine row not with the comparator), so
 switching back and forth is instant. ``benchmarks/bench_widgets.py`` measures the latency.
 
@@ -59,14 +58,13 @@ area's profile.
 from __future__ import annotations
 
 import base64
-import contextlib
 import difflib
 import html
 import os
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -426,11 +424,10 @@ class ExplorerData:
         makers = {"compare": lambda: self._compare_part(sel, period), "trend": lambda: self._trend_part(sel),
                   "spine": lambda: self._spine_part(sel, period)}
         parts = {}
-        with _fast_altair():
-            for part in ("compare", "trend", "spine"):
-                t0 = time.perf_counter()
-                parts[part] = self._memo[part].get(keys[part], makers[part])
-                timings[part] = (time.perf_counter() - t0) * 1000
+        for part in ("compare", "trend", "spine"):
+            t0 = time.perf_counter()
+            parts[part] = self._memo[part].get(keys[part], makers[part])
+            timings[part] = (time.perf_counter() - t0) * 1000
         spec, compare_rows, comparator_name, group = parts["compare"]
         trend_spec, trend_rows = parts["trend"]
         t0 = time.perf_counter()
@@ -501,12 +498,11 @@ class ExplorerData:
             names = {**self.names, bench_code: f"{comparator_name} average"}
         meta = self._meta[sel.indicator_id]
         height = 16 if len(shown) <= 40 else 11
-        with _fast_altair():
-            chart = charts.compare_areas(rows, sel.indicator_id, shown, benchmark=benchmark, period=period,
-                                         sex=sel.sex, age=sel.age, significance_benchmark=significance_benchmark,
-                                         names=names, metadata=meta, highlight=sel.area_code,
-                                         source=self.source or None, bar_height=height, width=340)
-            spec = chart.to_dict(validate=False)
+        chart = charts.compare_areas(rows, sel.indicator_id, shown, benchmark=benchmark, period=period,
+                                     sex=sel.sex, age=sel.age, significance_benchmark=significance_benchmark,
+                                     names=names, metadata=meta, highlight=sel.area_code,
+                                     source=self.source or None, bar_height=height, width=340)
+        spec = chart.to_dict(validate=False)
         numbers = rows[rows["area_code"] != "COMPARATOR GROUP"]
         numbers = self._numbers(numbers, sel, f"{comparator_name}", bench_value)
         if bench_code and np.isfinite(bench_value):
@@ -526,11 +522,10 @@ class ExplorerData:
     def _trend_part(self, sel: Selection) -> tuple[dict, pd.DataFrame]:
         frame, keys, cell = self._cell(sel)
         rows = frame[cell & (keys["area_code"] == sel.area_code)]
-        with _fast_altair():
-            chart = charts.trend(rows, sel.indicator_id, sel.area_code, benchmarks=("england", "region"),
-                                 sex=sel.sex, age=sel.age, names=self.names, metadata=self._meta[sel.indicator_id],
-                                 source=self.source or None, width=350, height=240)
-            spec = chart.to_dict(validate=False)
+        chart = charts.trend(rows, sel.indicator_id, sel.area_code, benchmarks=("england", "region"),
+                             sex=sel.sex, age=sel.age, names=self.names, metadata=self._meta[sel.indicator_id],
+                             source=self.source or None, width=350, height=240)
+        spec = chart.to_dict(validate=False)
         own = rows[rows["benchmark"] == "england"].sort_values("period_sort", kind="stable")
         return spec, self._numbers(own, sel, "England", own["benchmark_value"].to_numpy())
 
@@ -538,13 +533,12 @@ class ExplorerData:
         frame, keys, cell = self._cell(sel)
         rows = frame[cell & (keys["area_code"] == sel.area_code) & (keys["period"] == period)]
         region = self._region_of.get(sel.area_code, "")
-        with _fast_altair():
-            chart = charts.spine_chart(rows, metadata=self._meta[sel.indicator_id], sexes="all", names=self.names,
-                                       area_name=self.names.get(sel.area_code, sel.area_code),
-                                       region_name=self.names.get(region, "Region"), source=self.source or None,
-                                       title=f"{self.names.get(sel.area_code, sel.area_code)} among the "
-                                             f"{self.area_type.upper()}s of England", width=780)
-            return chart.to_dict(validate=False)
+        chart = charts.spine_chart(rows, metadata=self._meta[sel.indicator_id], sexes="all", names=self.names,
+                                   area_name=self.names.get(sel.area_code, sel.area_code),
+                                   region_name=self.names.get(region, "Region"), source=self.source or None,
+                                   title=f"{self.names.get(sel.area_code, sel.area_code)} among the "
+                                         f"{self.area_type.upper()}s of England", width=780)
+        return chart.to_dict(validate=False)
 
     def _numbers(self, rows: pd.DataFrame, sel: Selection, compared_with: str, bench: Any) -> pd.DataFrame:
         """Rows in the CSV / table layout."""
@@ -612,50 +606,6 @@ class ExplorerData:
         unit = str(self._meta[sel.indicator_id]["unit"].iloc[0] or "")
         table.attrs.update({"unit": unit, "comparator": comparator_name, "period": period})
         return table
-
-
-_TO_VALUES: dict[int, tuple[pd.DataFrame, Any]] = {}
-_REGISTERED: list[bool] = []
-
-
-def _memo_to_values(data: Any = None, max_rows: int = 5000) -> Any:
-    """Altair's default data transformer, remembering each DataFrame's records during one build:
-    a chart builder hands the same frame to many layers (the spine chart to about 30), and Altair
-    converts it again for each. The cache holds the frame itself, so an ``id`` is never reused
-    while it is in use, and it is emptied when the build ends (:func:`_fast_altair`)."""
-    from altair.vegalite.data import default_data_transformer
-
-    if data is None:
-        return lambda frame: _memo_to_values(frame, max_rows)
-    if not isinstance(data, pd.DataFrame):
-        return default_data_transformer(data, max_rows=max_rows)
-    hit = _TO_VALUES.get(id(data))
-    if hit is not None and hit[0] is data:
-        return hit[1]
-    records = default_data_transformer(data, max_rows=max_rows)
-    _TO_VALUES[id(data)] = (data, records)
-    return records
-
-
-@contextlib.contextmanager
-def _fast_altair() -> Iterator[None]:
-    """Build Altair charts without its construction-time schema validation and with each data
-    frame converted to records once (together about a third faster; the specs are identical, see
-    ``tests/test_widgets.py``)."""
-    import altair as alt
-    from altair.utils import schemapi
-
-    if not _REGISTERED:  # (registry.names() scans the installed entry points: ~6 ms a call)
-        alt.data_transformers.register("jsna_memo", _memo_to_values)
-        _REGISTERED.append(True)
-    if alt.data_transformers.active == "jsna_memo":  # nested: the outer block clears the cache
-        yield
-        return
-    try:
-        with schemapi.debug_mode(False), alt.data_transformers.enable("jsna_memo"):
-            yield
-    finally:
-        _TO_VALUES.clear()
 
 
 # ================================================================================= table and stacking

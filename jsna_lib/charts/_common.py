@@ -58,8 +58,11 @@ def text(values: Any, n: int | None = None) -> pd.Series:
     """Strings with missing → "" (pandas StringDtype, object, categoricals alike)."""
     if values is None:
         return pd.Series([""] * (n or 0), dtype=object)
-    series = pd.Series(values)
-    return series.astype(object).where(series.notna(), "").astype(str).str.strip()
+    series = values if isinstance(values, pd.Series) else pd.Series(values)
+    out = series.to_numpy(dtype=object, na_value="")
+    if len(out):
+        out = np.char.strip(out.astype(str)).astype(object)
+    return pd.Series(out, index=series.index, dtype=object)
 
 
 def numbers(values: Any) -> pd.Series:
