@@ -301,6 +301,7 @@ def _vega_outputs(nb: Any, charts: str) -> None:
                     continue
                 if isinstance(spec, str):
                     spec = json.loads(spec)
+                del data[mime]  # drawn instead by one of the forms below (and not copied again by nbconvert)
                 if charts == "svg":
                     try:
                         data["image/svg+xml"] = _vega_svg(match[1], match[2], spec)
@@ -328,6 +329,25 @@ def _drop_inline_vega_bundles(page: str) -> str:
                        else m.group(0), page)
 
 
+def _light_copy(nb: Any) -> Any:
+    """A copy of ``nb`` that can be changed at the level of notebook metadata, cells, outputs and
+    output data (what :func:`render_report` changes) without touching ``nb``; the output values
+    themselves (a chart's spec can be hundreds of kB) are shared, not deep-copied."""
+    import nbformat
+
+    out = copy.copy(nb)
+    out.metadata = copy.deepcopy(nb.metadata)
+    cells = []
+    for cell in nb.cells:
+        new = nbformat.NotebookNode(cell)
+        if "outputs" in cell:
+            new["outputs"] = [nbformat.NotebookNode({**o, **({"data": nbformat.NotebookNode(o["data"])}
+                                                             if "data" in o else {})}) for o in cell["outputs"]]
+        cells.append(new)
+    out.cells = cells
+    return out
+
+
 def render_report(nb: Any, *, title: str, provenance: Provenance, charts: str = "svg") -> str:
     """Render an executed notebook as a portable offline HTML page (no code cells, no prompts).
 
@@ -339,7 +359,7 @@ def render_report(nb: Any, *, title: str, provenance: Provenance, charts: str = 
     """
     if charts not in CHART_MODES:
         raise ValueError(f"charts must be one of {', '.join(CHART_MODES)}, not {charts!r}")
-    nb = copy.deepcopy(nb)
+    nb = _light_copy(nb)
     nb.metadata["title"] = title
     _vega_outputs(nb, charts)
     resources = {"jsna_banner": banner_html(provenance), "jsna_footer": footer_html(provenance),

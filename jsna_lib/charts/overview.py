@@ -20,6 +20,19 @@ from . import _spec, theme
 BENCHMARK_FILL = "#FFFFFF"
 
 
+def _shown_periods(rows: pd.DataFrame, areas: list[str], significance_benchmark: str | None) -> pd.DataFrame:
+    """Only the rows at the periods the rug shows (each indicator line's latest among the areas'
+    cells): a comparisons slice holds every period, and the rest of the work is per row."""
+    cells = c.latest_per_line(c.one_benchmark(rows[c.text(rows["area_code"]).isin(areas).to_numpy()],
+                                              significance_benchmark))
+    keys = [k for k in ("indicator_id", "sex", "age", "period_sort") if k in rows.columns]
+    if cells.empty or len(keys) < 2:
+        return rows
+    wanted = pd.MultiIndex.from_frame(cells[keys].astype(object).drop_duplicates())
+    have = pd.MultiIndex.from_frame(rows[keys].astype(object))
+    return rows[have.isin(wanted)]
+
+
 def overview(data: pd.DataFrame, areas: Any = None, indicators: Sequence[Any] | None = None, *,
              benchmarks: Sequence[str] | Mapping[str, str] = ("england", "region"), period: str | None = None,
              significance_benchmark: str | None = "england", names: Any = None,
@@ -56,14 +69,17 @@ def overview(data: pd.DataFrame, areas: Any = None, indicators: Sequence[Any] | 
         rank = {v: k for k, v in enumerate(dict.fromkeys(ids))}
     if rows.empty:
         raise ValueError("overview: no rows for the indicators asked for")
-    rows = c.with_indicator_meta(c.persons_else_all(rows), metadata)
-    rows = c.latest(rows, period) if period is not None else rows
-    codes = c.text(rows["area_code"])
+    rows = c.persons_else_all(rows)
     bench_items = list(benchmarks.items()) if isinstance(benchmarks, Mapping) else [(b, None) for b in benchmarks]
     bench_codes = {str(b).upper() for b, _ in bench_items} | {c.ENGLAND}
     if areas is None:
-        areas = [a for a in dict.fromkeys(codes) if a not in bench_codes and not a.startswith("E12")]
+        areas = [a for a in dict.fromkeys(c.text(rows["area_code"])) if a not in bench_codes and not a.startswith("E12")]
     areas = c.area_codes(areas)
+    if period is None and "period_sort" in rows.columns:
+        rows = _shown_periods(rows, areas, significance_benchmark)
+    rows = c.with_indicator_meta(rows, metadata)
+    rows = c.latest(rows, period) if period is not None else rows
+    codes = c.text(rows["area_code"])
     cells = c.one_benchmark(rows[codes.isin(areas).to_numpy()], significance_benchmark)
     if period is None:
         cells = c.latest_per_line(cells)
