@@ -57,14 +57,22 @@ def _open(chromium: str, url: str):
         page.route("**/*", guard)
         page.goto(url, wait_until="load")
         page.wait_for_timeout(300)
-        # charts arrive as inline <svg> or as <img> data URIs of SVG; count the ones that decoded
+        # charts drawn by vega-embed (the batch default): wait until each has its <svg>
+        page.wait_for_function("""() => [...document.querySelectorAll('.jsna-vega')]
+                                        .every(el => el.querySelector('svg') || el.textContent)""", timeout=30_000)
+        # charts arrive as vega-embed <svg>, inline <svg> or <img> data URIs of SVG; count the ones drawn
         svgs = page.locator("svg").count() + page.evaluate(
             """() => [...document.querySelectorAll('img[src^="data:image/svg+xml"]')]
                      .filter(img => img.complete && img.naturalWidth > 0).length""")
         result_alts = page.evaluate(
-            """() => [...document.querySelectorAll('img[src^="data:image/svg+xml"]')].map(i => i.alt)""")
+            """() => [...document.querySelectorAll('img[src^="data:image/svg+xml"]')].map(i => i.alt)
+                     .concat([...document.querySelectorAll('.jsna-chart')].map(f => f.getAttribute('aria-label')))""")
+        result_vega = page.evaluate(
+            """() => [...document.querySelectorAll('.jsna-vega')].map(el => el.querySelector('svg.marks') ? 'drawn'
+                     : el.textContent)""")
         text = page.inner_text("body")
-        result = {"text": text, "svgs": svgs, "errors": errors, "remote": remote, "alts": result_alts}
+        result = {"text": text, "svgs": svgs, "errors": errors, "remote": remote, "alts": result_alts,
+                  "vega": result_vega}
         if url.endswith("index.html"):
             result["rows"] = page.locator("tbody tr").count()
             search = page.locator("input[type=search], input#search, input").first
@@ -96,8 +104,11 @@ def test_report_renders_every_chart_offline(batch_out, chromium, area) -> None:
     assert charts >= 5
     page = _open(chromium, (batch_out / "areas" / f"{area}.html").as_uri())
     assert page["svgs"] >= charts
-    # every chart image has a real text alternative (the chart's title), not nbconvert's placeholder
-    assert page["alts"] and all(a and "No description" not in a for a in page["alts"]), page["alts"]
+    # every chart output was drawn by vega-embed (interactive charts, the batch default), none failed
+    assert len(page["vega"]) == charts and set(page["vega"]) == {"drawn"}, page["vega"]
+    # every chart has a real text alternative (the chart's title), not nbconvert's placeholder
+    assert len(page["alts"]) == charts
+    assert all(a and a != "Chart" and "No description" not in a for a in page["alts"]), page["alts"]
     assert page["remote"] == [], page["remote"]
     assert page["errors"] == [], page["errors"]
     assert "Demonstration data" in page["text"] or "demonstration data" in page["text"].lower()
