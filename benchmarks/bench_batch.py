@@ -62,10 +62,11 @@ def _store(work: Path) -> Path:
 
 
 def _batch(notebook: Path, store: Path, out: Path, areas: str, workers: int, **options) -> tuple[float, dict]:
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = batch.run_batch(batch.BatchConfig(data_dir=store, out_dir=out, notebook=notebook, areas=areas,
                                                workers=workers, force=True, progress=False, **options))
     took = time.perf_counter() - start
+    result.manifest["bench_parent_cpu_s"] = time.process_time() - cpu  # this process: every thread
     counts = result.manifest["counts"]
     if counts.get("failed"):
         failed = [f"{c}: {a['error']['summary']}" for c, a in result.manifest["areas"].items() if a["status"] == "failed"]
@@ -99,8 +100,8 @@ def _naive(notebook: Path, store: Path, out: Path, codes: list[str]) -> tuple[fl
     return (pm_total + nb_total) / n, pm_total / n
 
 
-def _peaks(manifest: dict) -> list[float]:
-    return [a["kernel_peak_rss_mb"] for a in manifest["areas"].values() if a.get("kernel_peak_rss_mb")]
+def _peaks(manifest: dict, key: str = "kernel_peak_rss_mb") -> list[float]:
+    return [a[key] for a in manifest["areas"].values() if a.get(key)]
 
 
 def _kernel_time(out: Path) -> tuple[float, float]:
@@ -166,11 +167,18 @@ def main() -> None:
             cells, cpu = _kernel_time(folder)
             print(f"{label}: the notebook's cells take {cells:.3f} s per area (papermill timings), "
                   f"kernel CPU {cpu:.2f} s per area (start-up included)")
+        for label, manifest in (("(a) floor", floor_m), (f"(b) {args.notebook.name}", batch_m)):
+            print(f"{label}: the batch process's own CPU {manifest['bench_parent_cpu_s'] / n:.3f} s per area "
+                  "(papermill client, reports, files)")
         for label, manifest in (("floor", floor_m), (args.notebook.name, batch_m)):
             peaks = _peaks(manifest)
             if peaks:
                 print(f"kernel peak memory, {label}: median {statistics.median(peaks):.0f} MB, max {max(peaks):.0f} MB "
                       f"(VmHWM; forked kernels count the template's shared pages)")
+            own = _peaks(manifest, "kernel_private_mb")
+            if own:
+                print(f"kernel private memory at the end, {label}: median {statistics.median(own):.0f} MB, "
+                      f"max {max(own):.0f} MB (what each extra worker costs beyond the shared template)")
         print(f"batch process peak memory: {batch_m['memory']['batch_peak_rss_mb']:.0f} MB")
         sizes = [p.stat().st_size for p in (work / "batch" / "areas").glob("*.html")]
         if sizes:

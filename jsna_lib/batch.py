@@ -815,6 +815,22 @@ def _peak_rss_mb(pid: int | None) -> float | None:
     return None
 
 
+def _private_mb(pid: int | None) -> float | None:
+    """The kernel's own memory (private pages, MB; Linux): what it costs beyond the pages it still
+    shares with the kernel template (imports, the preloaded store). None where not available."""
+    if not pid:
+        return None
+    try:
+        total = 0
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                    total += int(line.split()[1])
+        return round(total / 1024, 1)
+    except (OSError, ValueError):
+        return None
+
+
 # ============================================================================ one area
 @dataclass(frozen=True)
 class AreaJob:
@@ -867,6 +883,7 @@ class AreaOutcome:
     error: dict[str, Any] | None = None
     attempt_errors: list[dict[str, Any]] = field(default_factory=list)
     kernel_peak_rss_mb: float | None = None
+    kernel_private_mb: float | None = None
     kernel_cpu_s: float | None = None
     ipynb: str | None = None
     page: str | None = None
@@ -1034,7 +1051,7 @@ def _attempt(nb_source: Any, job: AreaJob, run: RunSpec, pool: KernelPool, cance
         if timer:
             timer.cancel()
         stop_watch.set()
-        usage = {"peak_rss_mb": _peak_rss_mb(pid), "cpu_s": _kernel_cpu_s(pid)}
+        usage = {"peak_rss_mb": _peak_rss_mb(pid), "private_mb": _private_mb(pid), "cpu_s": _kernel_cpu_s(pid)}
         kc = getattr(client, "kc", None)
         if kc is not None:
             with contextlib.suppress(Exception):
@@ -1145,6 +1162,7 @@ def execute_area(job: AreaJob, run: RunSpec, pool: KernelPool | None = None, can
         outcome.attempts = attempt
         nb, error, usage = _attempt(nb_source, job, run, pool, cancel, prelaunch)
         outcome.kernel_peak_rss_mb = usage.get("peak_rss_mb")
+        outcome.kernel_private_mb = usage.get("private_mb")
         outcome.kernel_cpu_s = usage.get("cpu_s")
         if error is None:
             outcome.status = "ok"
@@ -1309,7 +1327,8 @@ class _Batch:
         entry.update({
             "status": outcome.status, "attempts": outcome.attempts, "seconds": outcome.seconds,
             "started_at": outcome.started_at, "finished_at": outcome.finished_at, "headline": outcome.headline,
-            "kernel_peak_rss_mb": outcome.kernel_peak_rss_mb, "kernel_cpu_s": outcome.kernel_cpu_s,
+            "kernel_peak_rss_mb": outcome.kernel_peak_rss_mb, "kernel_private_mb": outcome.kernel_private_mb,
+            "kernel_cpu_s": outcome.kernel_cpu_s,
             "error": outcome.error,
             "attempt_errors": outcome.attempt_errors if len(outcome.attempt_errors) > 1 or
             (outcome.attempt_errors and outcome.status == "ok") else [],
@@ -1489,7 +1508,7 @@ def run_batch(config: BatchConfig, *, before_run: Callable[[], None] | None = No
                      and (batch.areas_dir / f"{area.area_code}.ipynb").is_file())
         if unchanged:
             entry.update({k: old.get(k) for k in ("attempts", "seconds", "started_at", "finished_at", "headline",
-                                                  "kernel_peak_rss_mb", "kernel_cpu_s", "worker", "outputs")})
+                                                  "kernel_peak_rss_mb", "kernel_private_mb", "kernel_cpu_s", "worker", "outputs")})
             entry.update(status="ok", skipped=True)
         else:
             jobs.append(job)
