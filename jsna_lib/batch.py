@@ -327,6 +327,10 @@ for _module, _code in json.loads(sys.argv[2]).items():  # fill caches of referen
         except BaseException as _exc:
             print(f"jsna batch: kernel template could not warm {_module}: {_exc!r}", file=sys.stderr)
 signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernels are reaped automatically
+import gc
+gc.collect()
+gc.freeze()  # what the template holds is never collected in a kernel: no garbage-collector pass walks
+             # (and so copies) the pages shared with the template
 _reply = os.fdopen(os.dup(1), "w")
 os.dup2(2, 1)
 _reply.write(json.dumps({"ready": os.getpid()}) + "\n")
@@ -341,6 +345,8 @@ while True:
         _safe = [m for m in _req["learn"] if m not in _known and not m.startswith("__")
                  and (m.split(".")[0] in _known or m.split(".")[0] in sys.stdlib_module_names)]
         _preload(_safe, quiet=True)
+        gc.collect()
+        gc.freeze()
         _reply.write(json.dumps({"learned": len(set(sys.modules) - _known)}) + "\n")
         _reply.flush()
         continue
