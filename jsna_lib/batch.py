@@ -1131,6 +1131,22 @@ def kill_process_kernels() -> int:
     return len(pools)
 
 
+def notebook_json(nb: Any) -> str:
+    """The executed notebook as .ipynb text (nbformat 4), fast.
+
+    What ``nbformat.writes`` writes (transient metadata removed, multi-line strings as lists of
+    lines), without its indentation: Python's JSON encoder only uses its C implementation without
+    ``indent``, and the pure-Python one took ~0.2 s per area profile (half the batch process's
+    time). Jupyter reads the compact file the same. The notebook given is not changed.
+    """
+    from nbformat.v4.rwbase import split_lines, strip_transient
+
+    copy_ = report._light_copy(nb)
+    for cell in copy_.cells:
+        cell["metadata"] = dict(cell.get("metadata", {}))
+    return json.dumps(strip_transient(split_lines(copy_)), sort_keys=True, ensure_ascii=False) + "\n"
+
+
 def execute_area(job: AreaJob, run: RunSpec, pool: KernelPool | None = None, cancel: Any = None,
                  prelaunch: bool = True) -> AreaOutcome:
     """Run the batch notebook for one area, with retries, and render its report.
@@ -1196,7 +1212,7 @@ def execute_area(job: AreaJob, run: RunSpec, pool: KernelPool | None = None, can
                 outcome.error = {"kind": "report", "message": f"{type(exc).__name__}: {exc}",
                                  "summary": f"report rendering failed: {type(exc).__name__}: {exc}",
                                  "cell_index": None, "cell_source": ""}
-        outcome.ipynb = nbformat.writes(nb)
+        outcome.ipynb = notebook_json(nb)
     outcome.seconds = round(time.perf_counter() - started, 3)
     outcome.finished_at = _now()
     return outcome
