@@ -1131,6 +1131,32 @@ def kill_process_kernels() -> int:
     return len(pools)
 
 
+_thread_loops = threading.local()
+
+
+def _own_event_loop() -> None:
+    """Give the calling thread its own asyncio event loop (kept for the thread's later areas).
+
+    Kernel start and execution go through ``jupyter_core.utils.run_sync``, which keeps "the
+    thread's loop" in a context variable. A Dask in-process worker runs each task in a copy of the
+    submitting context, so once papermill had run in the process, every worker thread inherited
+    the main thread's loop, and the second area to start a kernel failed with "This event loop
+    is already running". Each thread now sets its own.
+    """
+    import asyncio
+
+    loop = getattr(_thread_loops, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = asyncio.new_event_loop()
+        _thread_loops.loop = loop
+    asyncio.set_event_loop(loop)
+    try:
+        from jupyter_core.utils import _loop as jupyter_loop  # private: run_sync's "loop of this thread"
+    except ImportError:  # pragma: no cover - other jupyter_core versions
+        return
+    jupyter_loop.set(loop)
+
+
 def notebook_json(nb: Any) -> str:
     """The executed notebook as .ipynb text (nbformat 4), fast.
 
@@ -1160,6 +1186,7 @@ def execute_area(job: AreaJob, run: RunSpec, pool: KernelPool | None = None, can
     """
     import nbformat
 
+    _own_event_loop()
     pool = pool or _shared_pool(run)
     started = time.perf_counter()
     outcome = AreaOutcome(area_code=job.area_code, status="failed", started_at=_now())

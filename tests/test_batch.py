@@ -318,6 +318,25 @@ def test_dask_local_cluster_runs_the_same_plan(tmp_path, store_dir) -> None:
     assert batch.close_process_pools() == 0  # the workers' kernel pools were closed at the end
 
 
+def test_dask_in_process_worker_after_papermill_ran_in_this_process(tmp_path, store_dir) -> None:
+    """An in-process Dask worker (threads of this process) runs each task in a copy of this
+    context: after an in-process papermill run, its threads used to share this thread's event loop
+    and the second kernel start failed ("This event loop is already running")."""
+    import papermill as pm
+    from dask.distributed import Client, LocalCluster
+
+    pm.execute_notebook(str(NOTEBOOKS / "ok_profile.ipynb"), str(tmp_path / "first.ipynb"),
+                        parameters={"area_code": "E06000003", "data_dir": str(store_dir)}, progress_bar=False,
+                        cwd=str(tmp_path))
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        result = batch.run_batch(_config(store_dir, tmp_path / "out", NOTEBOOKS / "ok_profile.ipynb",
+                                         areas="E06000001,E06000002,E06000003", scheduler=client, retries=0))
+    assert result.exit_code == 0, result.summary()
+    assert {a["status"] for a in result.manifest["areas"].values()} == {"ok"}
+    batch.close_process_pools()
+
+
 def test_fixture_runs_under_plain_papermill(tmp_path, store_dir) -> None:
     papermill = Path(sys.executable).with_name("papermill")
     command = [str(papermill)] if papermill.exists() else [sys.executable, "-m", "papermill"]
