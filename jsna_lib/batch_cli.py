@@ -1,14 +1,12 @@
 """The ``jsna batch`` subcommand: argument parsing and the call into :mod:`jsna_lib.batch`.
 
-Wiring into ``jsna_lib/cli.py`` (the CLI refreshes the all-areas comparison table first)::
+Wiring into ``jsna_lib/cli.py`` (:func:`jsna_lib.batch.run_batch` refreshes the all-areas
+comparison table itself, before the kernels start)::
 
     from . import batch_cli
 
     def _cmd_batch(args):
-        from . import compare
-        from .store import Store
-
-        return batch_cli.run(args, before_run=lambda: compare.compare_all(Store(args.data_dir)))
+        return batch_cli.run(args)
 
     p = batch_cli.add_parser(sub)
     p.set_defaults(func=_cmd_batch)

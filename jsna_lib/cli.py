@@ -126,17 +126,7 @@ td,th{{border:1px solid #ccc;padding:4px 8px;font-size:13px}}th{{background:#eee
 def _cmd_batch(args: argparse.Namespace) -> int:
     from . import batch_cli
 
-    def refresh_comparisons() -> None:
-        """The all-areas comparison table, computed once before the kernels start (if stale)."""
-        from . import compare
-        from .store import Store
-
-        store = Store(args.data_dir)
-        if store.has("values") and not compare.comparisons_current(store):
-            print("computing the all-areas comparison table once...", file=sys.stderr)
-            compare.compare_all(store)
-
-    return batch_cli.run(args, before_run=refresh_comparisons)
+    return batch_cli.run(args)  # (the batch refreshes the all-areas comparison table itself)
 
 
 def build_parser() -> argparse.ArgumentParser:

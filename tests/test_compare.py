@@ -424,3 +424,22 @@ def test_significance_counts_by_first_word() -> None:
               "Not compared", None, "Best quintile"]
     assert compare.significance_counts(labels) == {"better": 2, "similar": 1, "worse": 1, "neutral": 2,
                                                     "other": 3}
+
+
+def test_batch_refreshes_stale_comparisons_once_before_the_kernels(tmp_path, capsys):
+    """`jsna batch` (and batch.run_batch) computes the comparison table when it is missing or stale, and
+    only then: otherwise every area's kernel compares its rows again."""
+    from jsna_lib import batch
+
+    store = Store(tmp_path / "store", create=True)
+    store.write_many({"values": mini_values().assign(area_type="utla"), "indicators": INDICATORS,
+                      "areas": AREAS.assign(area_name=AREAS["area_code"])}, source="test")
+    assert batch.refresh_comparisons(store.path) is True
+    assert "comparison table" in capsys.readouterr().err
+    assert compare.comparisons_current(Store(store.path))
+    assert batch.refresh_comparisons(store.path) is False  # current: nothing to do
+    store.write_many({"values": mini_values().assign(area_type="utla", value=21.0)}, source="test")
+    assert batch.refresh_comparisons(store.path) is True
+    empty = Store(tmp_path / "no_values", create=True)
+    empty.write("indicators", INDICATORS, source="test")
+    assert batch.refresh_comparisons(empty.path) is False  # nothing to compare
