@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import compare
+from . import compare, palette
 from .profile import AreaProfile
 
 __all__ = ["Bullet", "areas_of_concern", "compare_rows", "definitions_html", "deprivation_html", "format_value",
@@ -334,7 +334,6 @@ _AREA_TYPE_WORDS = {"utla": ("upper-tier local authority", "upper-tier local aut
                     "ltla": ("lower-tier local authority", "lower-tier local authorities"),
                     "region": ("region", "regions"), "england": ("country", "countries"),
                     "custom": ("custom area", "custom areas")}
-_ALL_AGES = "All ages"  # jsna_lib.projection.ALL_AGES (not imported: it would load scipy)
 _POLARITY_WORDS = {"RAG - Low is good": "lower is better", "RAG - High is good": "higher is better",
                    "BOB - Blue orange blue": "neither higher nor lower is better",
                    "Not applicable": "not judged"}
@@ -481,7 +480,7 @@ def population_html(profile: AreaProfile, structure: pd.DataFrame, *, table_pres
     england = structure[structure["area_code"] == compare.ENGLAND].set_index("age_group")
     year = int(own["year"].iloc[0])
     by_group = own.set_index("age_group")
-    total = by_group["population"].get(_ALL_AGES, np.nan)
+    total = by_group["population"].get(palette.ALL_AGES, np.nan)
     older = by_group[by_group.index.str.match(r"^(65|75|85)")]
     older_share = older["share"].sum() if len(older) else np.nan
     eng_older = england[england.index.str.match(r"^(65|75|85)")]["share"].sum() if len(england) else np.nan
@@ -510,7 +509,7 @@ def population_projection_html(profile: AreaProfile, summary: pd.DataFrame, *, l
     name = profile.area_name
     if summary.empty:
         return paragraphs(f"There are no population figures for {name} in this store, so nothing is projected.")
-    whole = summary[summary["age_group"] == _ALL_AGES]
+    whole = summary[summary["age_group"] == palette.ALL_AGES]
     notes = summary["note"].fillna("").astype(str)
     if whole.empty or pd.isna(whole["projected"].iloc[0]):
         why = notes[notes != ""].iloc[0] if (notes != "").any() else "the population cannot be fitted"

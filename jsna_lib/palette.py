@@ -127,3 +127,6 @@ DEPRIVATION_RANK: dict[str, int] = {
 }
 #: A trailing "(IMD2019)"-style qualifier on a category name (regular expression).
 CATEGORY_SUFFIX = r"\s*\([^)]*\)\s*$"
+#: The age group of the whole population, as the projections label it (``projection.ALL_AGES``) and the
+#: narrative and fan charts read it.
+ALL_AGES = "All ages"

@@ -62,6 +62,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats  # imported here so that `jsna batch` preloads it
 
+from . import palette
+
 if TYPE_CHECKING:
     from .charts._spec import Chart
 
@@ -86,7 +88,7 @@ __all__ = [
 #: Broad age groups (label, first age, last age or None for open-ended), on 5-year band edges.
 AGE_GROUPS: tuple[tuple[str, int, int | None], ...] = (
     ("0-14", 0, 14), ("15-64", 15, 64), ("65-74", 65, 74), ("75-84", 75, 84), ("85+", 85, None))
-ALL_AGES = "All ages"
+ALL_AGES = palette.ALL_AGES
 #: Years (population) or periods (indicators) projected beyond the latest data.
 HORIZON = 5
 #: Latest points of an indicator series used for its trend line.

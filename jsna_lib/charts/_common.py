@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .. import palette
-from . import theme
+from . import _spec
 
 ENGLAND = "E92000001"
 DASH = "\u2013"
@@ -59,10 +59,18 @@ def text(values: Any, n: int | None = None) -> pd.Series:
     if values is None:
         return pd.Series([""] * (n or 0), dtype=object)
     series = values if isinstance(values, pd.Series) else pd.Series(values)
-    out = series.to_numpy(dtype=object, na_value="")
-    if len(out):
-        out = np.char.strip(out.astype(str)).astype(object)
-    return pd.Series(out, index=series.index, dtype=object)
+    return pd.Series(text_array(series), index=series.index, dtype=object)
+
+
+def text_array(values: Any) -> np.ndarray:
+    """:func:`text` as an object array (no Series around it): stripped strings, missing → ""."""
+    obj = np.asarray(values, dtype=object)
+    missing = pd.isna(obj)
+    if missing.any():
+        obj = np.where(missing, "", obj)
+    if not len(obj):
+        return obj
+    return np.strings.strip(obj.astype(str)).astype(object)
 
 
 def numbers(values: Any) -> pd.Series:
@@ -283,19 +291,21 @@ def with_indicator_meta(rows: pd.DataFrame, indicators: pd.DataFrame | None) -> 
 # ================================================================================= formatting
 def fmt(values: Any, decimals: int | Sequence[int] | pd.Series = 1) -> pd.Series:
     """Numbers as display text with thousands separators ("–" when missing)."""
-    v = numbers(values).reset_index(drop=True)
-    if np.ndim(decimals) == 0:
-        pattern = "{:,.{}f}".replace("{}", str(int(decimals)))
-        out = v.map(pattern.format)
-    else:
-        d = pd.Series(np.asarray(decimals, dtype=int))
-        out = pd.Series([""] * len(v), dtype=object)
-        for digits in pd.unique(d):  # a handful of distinct precisions, each vectorised
-            sel = (d == digits).to_numpy()
-            out[sel] = v[sel].map("{:,.{}f}".replace("{}", str(int(digits))).format)
-    out = out.where(v.notna() & np.isfinite(v), DASH)
+    digits = np.asarray(decimals, dtype=int)
+    out = fmt_array(numbers(values).to_numpy(), digits)
     index = values.index if isinstance(values, pd.Series) else None
-    return pd.Series(out.to_numpy(dtype=object), index=index)
+    return pd.Series(out, index=index, dtype=object)
+
+
+def fmt_array(values: np.ndarray, digits: np.ndarray | int) -> np.ndarray:
+    """:func:`fmt` on a float array: ``digits`` one precision or one per value; "–" when missing."""
+    out = np.full(len(values), DASH, dtype=object)
+    ok = np.isfinite(values)
+    places = np.broadcast_to(np.asarray(digits, dtype=int), values.shape)
+    for d in np.unique(places[ok]):  # a handful of distinct precisions, each formatted in one pass
+        sel = ok & (places == d)
+        out[sel] = list(map(f"{{:,.{int(d)}f}}".format, values[sel].tolist()))
+    return out
 
 
 def ci_text(lower: Any, upper: Any, decimals: int | Sequence[int] = 1) -> pd.Series:
@@ -329,24 +339,19 @@ def colour_of(label: str) -> str:
     return palette.COLOURS.get(label, palette.NOT_COMPARED_COLOUR)
 
 
-def significance_scale(labels: Iterable[str]) -> alt.Scale:
-    domain = significance_labels(labels)
-    return alt.Scale(domain=domain, range=[colour_of(label) for label in domain])
-
-
-def shape_scale(labels: Iterable[str]) -> alt.Scale:
-    domain = significance_labels(labels)
-    return alt.Scale(domain=domain, range=[palette.SIGNIFICANCE_SHAPES.get(label, "square") for label in domain])
-
-
 def significance_scale_spec(labels: Iterable[str]) -> dict[str, Any]:
-    """:func:`significance_scale` as a Vega-Lite dict (for the dict-built charts of :mod:`._spec`)."""
+    """The colour scale of significance labels (legend order, palette colours), as Vega-Lite."""
     domain = significance_labels(labels)
     return {"domain": domain, "range": [colour_of(label) for label in domain]}
 
 
+def significance_scale(labels: Iterable[str]) -> alt.Scale:
+    """:func:`significance_scale_spec` as an Altair scale (for the map, still built with Altair)."""
+    return alt.Scale(**significance_scale_spec(labels))
+
+
 def shape_scale_spec(labels: Iterable[str]) -> dict[str, Any]:
-    """:func:`shape_scale` as a Vega-Lite dict."""
+    """The shape scale of significance labels (the non-colour cue), as Vega-Lite."""
     domain = significance_labels(labels)
     return {"domain": domain, "range": [palette.SIGNIFICANCE_SHAPES.get(label, "square") for label in domain]}
 
@@ -390,24 +395,22 @@ def text_colour(labels: pd.Series) -> pd.Series:
     return pd.Series(np.where(text(labels).isin(DARK_FILLS), "white", "black"), index=labels.index)
 
 
-def legend(title: str | None, **kwargs: Any) -> alt.Legend:
-    options = {"orient": "bottom", "direction": "horizontal", "columns": 4, "symbolStrokeWidth": 0.8,
-               "titleOrient": "top", "symbolSize": 90, "titleLimit": 0, "labelLimit": 0}
-    options.update(kwargs)
-    return alt.Legend(title=title, **options)
-
-
 def legend_spec(title: str | None, **kwargs: Any) -> dict[str, Any]:
-    """:func:`legend` as a Vega-Lite dict."""
+    """A legend under the chart, horizontal, never cutting labels, as Vega-Lite (``kwargs`` override)."""
     options: dict[str, Any] = {"orient": "bottom", "direction": "horizontal", "columns": 4, "symbolStrokeWidth": 0.8,
                                "titleOrient": "top", "symbolSize": 90, "titleLimit": 0, "labelLimit": 0}
     options.update(kwargs)
     return {"title": title, **options}
 
 
+def legend(title: str | None, **kwargs: Any) -> alt.Legend:
+    """:func:`legend_spec` as an Altair legend (for the map)."""
+    return alt.Legend(**legend_spec(title, **kwargs))
+
+
 def title(text_: str, subtitle: Sequence[str] | str | None = None) -> alt.TitleParams:
-    lines = [subtitle] if isinstance(subtitle, str) else [s for s in (subtitle or []) if s]
-    return alt.TitleParams(text=text_, subtitle=lines or alt.Undefined, anchor="start")
+    """:func:`jsna_lib.charts._spec.title` as Altair title parameters (for the map)."""
+    return alt.TitleParams(**_spec.title(text_, subtitle))
 
 
 def caption(*parts: str | None, source: str | None = None, width: int = 92) -> list[str]:
@@ -445,16 +448,6 @@ def period_range(periods: pd.Series) -> str:
     return values[0] if len(values) == 1 else f"{values[0]} to {values[-1]}"
 
 
-def note_chart(message: str, *, heading: str = "", width: int = 420) -> alt.Chart:
-    """A small chart that only says something (used instead of failing, e.g. a map without boundaries)."""
-    lines = [line for line in message.split("\n")]
-    frame = pd.DataFrame({"line": lines, "row": range(len(lines))})
-    chart = alt.Chart(frame).mark_text(align="left", baseline="top", fontSize=theme.FONT_SIZE, color=theme.MUTED,
-                                       x=4).encode(y=alt.Y("row:O", axis=None), text="line:N")
-    return chart.properties(width=width, height=18 * len(lines),
-                            title=title(heading) if heading else alt.Undefined)
-
-
 def clean_for_json(frame: pd.DataFrame) -> pd.DataFrame:
     """Plain dtypes (object strings, float) so the spec serialises the same everywhere."""
     out = frame.copy()
@@ -469,21 +462,8 @@ def clean_for_json(frame: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def tooltip_fields(extra: Sequence[alt.Tooltip] = ()) -> list[alt.Tooltip]:
-    """The standard tooltip: area, indicator, period, value, 95% CI, count, significance."""
-    return [
-        alt.Tooltip("area_name:N", title="Area"),
-        alt.Tooltip("indicator_name:N", title="Indicator"),
-        alt.Tooltip("period:N", title="Period"),
-        alt.Tooltip("value_text:N", title="Value"),
-        alt.Tooltip("ci_text:N", title="95% confidence interval"),
-        alt.Tooltip("count_text:N", title="Count"),
-        *extra,
-    ]
-
-
 def tooltip_spec(extra: Sequence[dict[str, Any]] = ()) -> list[dict[str, Any]]:
-    """:func:`tooltip_fields` as Vega-Lite dicts."""
+    """The standard tooltip (area, indicator, period, value, 95% CI, count, then ``extra``) as Vega-Lite."""
     return [
         {"field": "area_name", "type": "nominal", "title": "Area"},
         {"field": "indicator_name", "type": "nominal", "title": "Indicator"},

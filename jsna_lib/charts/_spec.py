@@ -54,22 +54,27 @@ def _column_values(series: pd.Series) -> list[Any]:
         text = series.dt.strftime("%Y-%m-%dT%H:%M:%S")
         return text.astype(object).where(series.notna(), None).tolist()
     if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
-        values = series.to_numpy(dtype="float64", na_value=np.nan)
         if pd.api.types.is_integer_dtype(dtype) and not series.isna().any():
             return series.to_numpy(dtype="int64").tolist()
-        out = values.tolist()
-        bad = ~np.isfinite(values)
-        for i in np.flatnonzero(bad):  # only the missing cells (json cannot write NaN/inf)
-            out[i] = None
-        return out
+        return json_floats(series.to_numpy(dtype="float64", na_value=np.nan))
     values = series.to_numpy(dtype=object, na_value=None)
     out = values.tolist()
     missing = pd.isna(values)
     for i in np.flatnonzero(missing):
         out[i] = None
-    for i, value in enumerate(out):  # rare: numpy scalars or other objects inside an object column
-        if value is not None and not isinstance(value, (str, bool, int, float)):
-            out[i] = _plain(value)
+    if not set(map(type, out)) <= _JSON_TYPES:  # rare: numpy scalars or other objects in an object column
+        out = [value if type(value) in _JSON_TYPES else _plain(value) for value in out]
+    return out
+
+
+_JSON_TYPES = frozenset({str, bool, int, float, type(None)})
+
+
+def json_floats(values: np.ndarray) -> list[float | None]:
+    """Floats as JSON-ready Python values: missing or infinite → None (JSON has no NaN)."""
+    out = values.tolist()
+    for i in np.flatnonzero(~np.isfinite(values)):  # only the missing cells
+        out[i] = None
     return out
 
 

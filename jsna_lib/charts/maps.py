@@ -26,6 +26,7 @@ import pandas as pd
 
 from .. import palette
 from . import _common as c
+from . import _spec
 
 ONS_NOTICE = ("Boundaries: Office for National Statistics, licensed under the Open Government Licence v3.0.",
               "Contains OS data \u00a9 Crown copyright and database right.")
@@ -134,9 +135,9 @@ def choropleth(data: pd.DataFrame, indicator: Any = None, boundaries: Any = None
     meta = c.indicator_meta(rows, metadata, ind_id)
     heading = title or meta["name"]
     if boundaries is None:
-        return c.note_chart("No map: no boundary file was given.\nPass boundaries= a GeoJSON or TopoJSON file "
-                            "(for example an ONS 'BSC' boundaries file)\nwhose features carry the area codes.",
-                            heading=heading)
+        return _spec.note("No map: no boundary file was given.\nPass boundaries= a GeoJSON or TopoJSON file "
+                          "(for example an ONS 'BSC' boundaries file)\nwhose features carry the area codes.",
+                          heading=heading)
     geo = load_boundaries(boundaries, precision=precision)
     rows = rows.drop_duplicates("area_code").copy()
     rows["area_code"] = c.text(rows["area_code"]).str.upper().to_numpy()

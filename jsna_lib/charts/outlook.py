@@ -27,7 +27,6 @@ from . import _spec
 
 __all__ = ["indicator_chart", "indicator_charts", "population_chart"]
 
-ALL_AGES = "All ages"  # jsna_lib.projection.ALL_AGES (not imported: it would load scipy)
 _OBSERVED, _PROJECTED = "Observed", "Trend continued"
 _KIND_IS_PROJECTED = {"filter": "(datum.kind === 'projected')"}
 _KIND_IS_OBSERVED = {"filter": "(datum.kind === 'observed')"}
@@ -35,7 +34,7 @@ _KIND_IS_OBSERVED = {"filter": "(datum.kind === 'observed')"}
 
 def _age_label(group: str) -> str:
     """``"0-14"`` → ``"Aged 0 to 14"``, ``"85+"`` → ``"Aged 85 and over"``, all ages as is."""
-    if group == ALL_AGES:
+    if group == palette.ALL_AGES:
         return "All ages"
     return f"Aged {group[:-1]} and over" if group.endswith("+") else f"Aged {group.replace('-', ' to ')}"
 

@@ -55,17 +55,6 @@ def _positions(v: np.ndarray, centre: np.ndarray, half_width: np.ndarray, revers
 # The selection below works on numpy arrays (and pandas extension arrays) rather than on a
 # DataFrame per step: the same steps through pandas cost ~20 ms even for one row (pandas'
 # per-call overhead), which the explorer pays on every selection.
-def _text(values: Any) -> np.ndarray:
-    """:func:`_common.text` on an array: stripped strings, missing → "" (an object array)."""
-    obj = np.asarray(values, dtype=object)
-    missing = pd.isna(obj)
-    if missing.any():
-        obj = np.where(missing, "", obj)
-    if not len(obj):
-        return obj
-    return np.strings.strip(obj.astype(str)).astype(object)
-
-
 def _numbers(values: Any) -> np.ndarray:
     """:func:`_common.numbers` on an array: floats, missing → NaN."""
     dtype = getattr(values, "dtype", None)
@@ -128,7 +117,7 @@ class _Rows:
                 raw = self._source("raw", name)
                 self._full[key] = raw if isinstance(raw, np.ndarray) else np.asarray(raw, dtype=object)
             elif kind == "text":
-                self._full[key] = _text(self._source("object", name))
+                self._full[key] = c.text_array(self._source("object", name))
             elif kind == "numbers":
                 self._full[key] = _numbers(self._source("raw", name))
         return self._full[key]
@@ -139,7 +128,7 @@ class _Rows:
 
     def text(self, name: str, default: str = "") -> np.ndarray:
         if name in self.extra:
-            return _text(self.extra[name])
+            return c.text_array(self.extra[name])
         if name in self._names:
             return self._source("text", name)[self.pos]
         return np.full(len(self), default, dtype=object)
@@ -229,7 +218,7 @@ def _with_meta(rows: _Rows, metadata: pd.DataFrame | None) -> None:
             empty = current == ""
             if empty.any():  # (only then is the lookup needed)
                 values = _values(metadata[source])
-                looked = _text(pd.api.extensions.take(values, at, allow_fill=True) if isinstance(values, np.ndarray)
+                looked = c.text_array(pd.api.extensions.take(values, at, allow_fill=True) if isinstance(values, np.ndarray)
                                else np.where(at >= 0, np.asarray(values, dtype=object)[at], None))
                 current = np.where(empty, looked, current)
             rows.set(target, current)
@@ -349,17 +338,6 @@ def _label_lines(names: np.ndarray, width_chars: int, lines: int) -> np.ndarray:
     return np.array(list(map(wrap, names.tolist())), dtype=object)  # textwrap is per string
 
 
-def _fmt(values: np.ndarray, digits: np.ndarray | int) -> np.ndarray:
-    """:func:`_common.fmt` on an array: numbers with thousands separators, "–" when missing."""
-    out = np.full(len(values), c.DASH, dtype=object)
-    ok = np.isfinite(values)
-    places = np.broadcast_to(np.asarray(digits, dtype=int), values.shape)
-    for d in np.unique(places[ok]):  # a handful of distinct precisions
-        sel = ok & (places == d)
-        out[sel] = list(map(f"{{:,.{int(d)}f}}".format, values[sel].tolist()))
-    return out
-
-
 def _row_labels(rows: _Rows) -> np.ndarray:
     """:func:`_common.row_labels` on the arrays: name, ", males"/", females" when the indicator has
     rows for more than one sex, and "(unit)"."""
@@ -374,24 +352,16 @@ def _row_labels(rows: _Rows) -> np.ndarray:
                                                             " (" + unit + ")", "")
 
 
-def _floats(values: np.ndarray) -> list[float | None]:
-    """Floats for JSON (missing or infinite → None)."""
-    out = values.tolist()
-    for i in np.flatnonzero(~np.isfinite(values)):  # only the missing cells
-        out[i] = None
-    return out
-
-
 def _json_values(values: Any) -> list[Any]:
     """A source column as the chart's data holds it (what ``clean_for_json`` then ``records`` give)."""
     dtype = values.dtype
     if isinstance(values, np.ndarray) and dtype.kind in "iu":
         return values.tolist()
     if isinstance(values, np.ndarray) and dtype.kind == "f":
-        return _floats(values)
+        return _spec.json_floats(values)
     if not isinstance(values, np.ndarray) and pd.api.types.is_numeric_dtype(dtype) \
             and not pd.api.types.is_bool_dtype(dtype):
-        return _floats(_numbers(values))
+        return _spec.json_floats(_numbers(values))
     frame = c.clean_for_json(pd.DataFrame({"v": pd.Series(values, copy=False)}))
     return [row["v"] for row in _spec.records(frame)]
 
@@ -445,7 +415,7 @@ def spine_chart(profile: Any, domains: Sequence[str] | None = None, *, metadata:
     region_name = region_name or c.attr(profile, "region_name") or "Region"
 
     # ---- display text (per row) -------------------------------------------------------------
-    label = _text(_row_labels(rows))
+    label = c.text_array(_row_labels(rows))
     chars = max(int(name_width / 5.9), 12)
     england = rows.numbers("england_value")
     # Per-indicator precision: 0 decimals for large values (counts, big rates), else ``decimals``.
@@ -456,16 +426,17 @@ def spine_chart(profile: Any, domains: Sequence[str] | None = None, *, metadata:
     symbols = np.array([palette.SIGNIFICANCE_SYMBOLS.get(s, "") for s in labels_present.tolist()],
                        dtype=object)[inverse.reshape(-1)]  # a lookup per distinct label
     lower, upper = rows.numbers("lower_95"), rows.numbers("upper_95")
-    ci = np.where(~np.isnan(lower) & ~np.isnan(upper), _fmt(lower, digits) + " to " + _fmt(upper, digits), c.DASH)
+    ci = np.where(~np.isnan(lower) & ~np.isnan(upper),
+                  c.fmt_array(lower, digits) + " to " + c.fmt_array(upper, digits), c.DASH)
     text: dict[str, np.ndarray] = {
         "period": rows.text("period"),
-        "count_text": _fmt(rows.numbers("count"), 0),
-        "value_text": _fmt(rows.numbers("value"), digits),
+        "count_text": c.fmt_array(rows.numbers("count"), 0),
+        "value_text": c.fmt_array(rows.numbers("value"), digits),
         "symbol": symbols,
-        "region_value_text": _fmt(rows.numbers("region_value"), digits),
-        "england_value_text": _fmt(england, digits),
-        "spine_worst_text": _fmt(rows.numbers("spine_worst"), digits),
-        "spine_best_text": _fmt(rows.numbers("spine_best"), digits),
+        "region_value_text": c.fmt_array(rows.numbers("region_value"), digits),
+        "england_value_text": c.fmt_array(england, digits),
+        "spine_worst_text": c.fmt_array(rows.numbers("spine_worst"), digits),
+        "spine_best_text": c.fmt_array(rows.numbers("spine_best"), digits),
     }
 
     # ---- rows of the layout: header, domain headings, indicators ------------------------------
@@ -527,10 +498,10 @@ def spine_chart(profile: Any, domains: Sequence[str] | None = None, *, metadata:
                                                "pos_best", "pos_centre")}
     data_columns: dict[str, list[Any]] = {
         "row_key": keys, "stripe": stripe.tolist(), "label": label.tolist(),
-        "label_text": _label_lines(_text(label), chars, name_lines).tolist(), "domain": domain.tolist(),
+        "label_text": _label_lines(c.text_array(label), chars, name_lines).tolist(), "domain": domain.tolist(),
         "significance": sig.tolist(), "symbol": symbols.tolist(), "trend": rows.text("trend").tolist(),
         **{field: text[field].tolist() for field, _, _, _ in placed}, "ci_text": ci.tolist(),
-        **{name: _floats(values) for name, values in pos.items()},
+        **{name: _spec.json_floats(values) for name, values in pos.items()},
         "indicator_id": _json_values(rows.raw("indicator_id")),
     }
     records = [dict(zip(data_columns, row, strict=True)) for row in zip(*data_columns.values(), strict=True)]
