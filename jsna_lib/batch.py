@@ -104,7 +104,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -1167,7 +1167,7 @@ def notebook_json(nb: Any) -> str:
     """
     from nbformat.v4.rwbase import split_lines, strip_transient
 
-    copy_ = report._light_copy(nb)
+    copy_ = report.light_copy(nb)
     for cell in copy_.cells:
         cell["metadata"] = dict(cell.get("metadata", {}))
     return json.dumps(strip_transient(split_lines(copy_)), sort_keys=True, ensure_ascii=False) + "\n"
@@ -1488,13 +1488,13 @@ def refresh_comparisons(data_dir: str | os.PathLike[str]) -> bool:
     return True
 
 
-def run_batch(config: BatchConfig, *, before_run: Callable[[], None] | None = None,
-              cancel: threading.Event | None = None) -> BatchResult:
+def run_batch(config: BatchConfig, *, cancel: threading.Event | None = None) -> BatchResult:
     """Plan and run a batch (see the module docstring); returns the manifest and the exit code.
 
-    ``before_run`` is called after the plan is checked and before the data store is read (the
-    CLI passes a function that refreshes the store's comparisons table). ``cancel``: set it (from
-    any thread) to stop the run as Ctrl-C does. Exit codes: 0 all areas OK, 1 some failed,
+    After the plan is checked (a typo in the areas fails at once) and before the data store is
+    read, a stale comparisons table is refreshed (:func:`refresh_comparisons`, unless
+    ``config.refresh_comparisons`` is off). ``cancel``: set it (from any thread) to stop the run as
+    Ctrl-C does. Exit codes: 0 all areas OK, 1 some failed,
     130 interrupted.
     """
     import nbformat
@@ -1540,8 +1540,6 @@ def run_batch(config: BatchConfig, *, before_run: Callable[[], None] | None = No
         if unknown:
             log.warning("parameters not in the notebook's parameters cell: %s", ", ".join(unknown))
 
-    if before_run is not None:
-        before_run()
     if config.refresh_comparisons:
         refresh_comparisons(data_dir)
     store = Store(data_dir)

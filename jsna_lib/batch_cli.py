@@ -11,9 +11,7 @@ comparison table itself, before the kernels start)::
     p = batch_cli.add_parser(sub)
     p.set_defaults(func=_cmd_batch)
 
-``before_run`` is called after the options and the area list are checked (so a typo in
-``--areas`` fails at once) and before the data store's checksum is read. Importing this module
-is cheap (argparse only); the batch machinery is imported when the command runs.
+Importing this module is cheap (argparse only); the batch machinery is imported when the command runs.
 
 ``python -m jsna_lib.batch_cli ARGS`` runs the same command on its own.
 """
@@ -22,7 +20,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -96,11 +94,11 @@ def config_from_args(args: argparse.Namespace) -> Any:
     )
 
 
-def run(args: argparse.Namespace, *, before_run: Callable[[], None] | None = None) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run ``jsna batch``; prints a one-line summary; returns 0 (all OK), 1 (failures) or 130 (interrupted)."""
     from .batch import run_batch
 
-    result = run_batch(config_from_args(args), before_run=before_run)
+    result = run_batch(config_from_args(args))
     print(result.summary())
     if result.exit_code == 130:
         print("jsna batch: interrupted; re-run the same command to resume", file=sys.stderr)

@@ -329,7 +329,7 @@ def _drop_inline_vega_bundles(page: str) -> str:
                        else m.group(0), page)
 
 
-def _light_copy(nb: Any) -> Any:
+def light_copy(nb: Any) -> Any:
     """A copy of ``nb`` that can be changed at the level of notebook metadata, cells, outputs and
     output data (what :func:`render_report` changes) without touching ``nb``; the output values
     themselves (a chart's spec can be hundreds of kB) are shared, not deep-copied."""
@@ -359,7 +359,7 @@ def render_report(nb: Any, *, title: str, provenance: Provenance, charts: str = 
     """
     if charts not in CHART_MODES:
         raise ValueError(f"charts must be one of {', '.join(CHART_MODES)}, not {charts!r}")
-    nb = _light_copy(nb)
+    nb = light_copy(nb)
     nb.metadata["title"] = title
     _vega_outputs(nb, charts)
     resources = {"jsna_banner": banner_html(provenance), "jsna_footer": footer_html(provenance),
