@@ -13,6 +13,8 @@ from typing import Any
 import altair as alt
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .. import palette
 from . import _spec
@@ -64,6 +66,10 @@ def text(values: Any, n: int | None = None) -> pd.Series:
 
 def text_array(values: Any) -> np.ndarray:
     """:func:`text` as an object array (no Series around it): stripped strings, missing → ""."""
+    if isinstance(values, pd.Series | pd.Index) and isinstance(values.dtype, pd.StringDtype) \
+            and values.dtype.storage == "pyarrow":  # the store's strings: trimmed in Arrow, ~5x faster
+        arrow = pa.array(values.array)  # no copy
+        return pc.fill_null(pc.utf8_trim_whitespace(arrow), "").to_numpy(zero_copy_only=False)
     obj = np.asarray(values, dtype=object)
     missing = pd.isna(obj)
     if missing.any():
@@ -71,6 +77,12 @@ def text_array(values: Any) -> np.ndarray:
     if not len(obj):
         return obj
     return np.strings.strip(obj.astype(str)).astype(object)
+
+
+def isin(values: Any, wanted: Any) -> np.ndarray:
+    """Boolean array: which of ``values`` are among ``wanted`` (hash-based: ``np.isin`` on string
+    arrays compares element by element)."""
+    return pd.Series(np.asarray(values, dtype=object), copy=False).isin(list(wanted)).to_numpy()
 
 
 def numbers(values: Any) -> pd.Series:
@@ -267,16 +279,17 @@ def with_indicator_meta(rows: pd.DataFrame, indicators: pd.DataFrame | None) -> 
     """``rows`` with ``indicator_name``, ``domain``, ``unit`` and ``polarity`` filled from ``indicators``."""
     out = rows.copy()
     if indicators is not None and len(indicators):
-        ind = indicators.drop_duplicates("indicator_id").copy()
-        ind.index = numbers(ind["indicator_id"]).to_numpy()
-        ids = numbers(out["indicator_id"])
+        ind = indicators.drop_duplicates("indicator_id")
+        # each row's position in ``ind`` (-1: not there), looked up once for every column
+        where = pd.Index(numbers(ind["indicator_id"]).to_numpy()).get_indexer(numbers(out["indicator_id"]).to_numpy())
+        found = where >= 0
         for target, source in (("indicator_name", "name"), ("domain", "domain"), ("unit", "unit"),
                                ("polarity", "polarity"), ("source", "source")):
             if source not in ind.columns:
                 continue
-            looked = text(ids.map(ind[source])).to_numpy()
+            looked = np.where(found, text_array(ind[source])[np.where(found, where, 0)], "") if len(ind) else ""
             own = target if target in out.columns else ("name" if target == "indicator_name" else target)
-            current = text(column(out, own)).to_numpy()
+            current = text_array(column(out, own))
             out[target] = np.where(current != "", current, looked)
     if "indicator_name" not in out.columns:
         out["indicator_name"] = text(out["name"]) if "name" in out.columns else ""
@@ -557,9 +570,9 @@ def persons_else_all(rows: pd.DataFrame) -> pd.DataFrame:
     """Per indicator, the Persons rows when it has any, else all its rows (Male and Female...)."""
     if "sex" not in rows.columns or rows.empty:
         return rows
-    sex = text(rows["sex"])
-    has_persons = (sex == "Persons").groupby(text(rows["indicator_id"]).to_numpy()).transform("any")
-    return rows[((sex == "Persons") | ~has_persons).to_numpy()]
+    persons = text_array(rows["sex"]) == "Persons"
+    ids = numbers(rows["indicator_id"]).to_numpy()
+    return rows[persons | ~np.isin(ids, ids[persons])]
 
 
 def latest_per_line(rows: pd.DataFrame, by: Sequence[str] = ("indicator_id", "sex", "age")) -> pd.DataFrame:

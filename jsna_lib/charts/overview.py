@@ -23,14 +23,20 @@ BENCHMARK_FILL = "#FFFFFF"
 def _shown_periods(rows: pd.DataFrame, areas: list[str], significance_benchmark: str | None) -> pd.DataFrame:
     """Only the rows at the periods the rug shows (each indicator line's latest among the areas'
     cells): a comparisons slice holds every period, and the rest of the work is per row."""
-    cells = c.latest_per_line(c.one_benchmark(rows[c.text(rows["area_code"]).isin(areas).to_numpy()],
-                                              significance_benchmark))
     keys = [k for k in ("indicator_id", "sex", "age", "period_sort") if k in rows.columns]
-    if cells.empty or len(keys) < 2:
+    if len(keys) < 2:
         return rows
-    wanted = pd.MultiIndex.from_frame(cells[keys].astype(object).drop_duplicates())
-    have = pd.MultiIndex.from_frame(rows[keys].astype(object))
-    return rows[have.isin(wanted)]
+    # one integer per (indicator, sex, age, period) combination of ``rows``
+    combo = np.zeros(len(rows), dtype=np.int64)
+    for key in keys:
+        codes, uniques = pd.factorize(rows[key], use_na_sentinel=False)
+        combo = combo * (len(uniques) + 1) + codes
+    located = rows.assign(_row=np.arange(len(rows)))
+    cells = c.latest_per_line(c.one_benchmark(located[c.isin(c.text_array(rows["area_code"]), areas)],
+                                              significance_benchmark))
+    if cells.empty:
+        return rows
+    return rows[np.isin(combo, combo[cells["_row"].to_numpy()])]
 
 
 def overview(data: pd.DataFrame, areas: Any = None, indicators: Sequence[Any] | None = None, *,
@@ -138,9 +144,9 @@ def overview(data: pd.DataFrame, areas: Any = None, indicators: Sequence[Any] | 
     long["text_colour"] = c.text_colour(long["significance"]).to_numpy()
     long["area_name"] = long["column"]
 
+    area_column = dict(zip(area_cells["area_code"].tolist()[::-1], area_cells["column"].tolist()[::-1], strict=True))
     col_order = list(dict.fromkeys([*(b["column"].iloc[0] for b in columns),
-                                    *area_cells.drop_duplicates("area_code").set_index("area_code")
-                                    .reindex([a for a in areas if a in set(area_cells["area_code"])])["column"]]))
+                                    *(area_column[a] for a in areas if a in area_column)]))
     domain_order = list(dict.fromkeys(long.sort_values("rank", kind="stable")["domain"]))
     long["domain_rank"] = long["domain"].map({d: i for i, d in enumerate(domain_order)})
     row_order = list(dict.fromkeys(long.sort_values(["domain_rank", "rank", "row"], kind="stable")["row"]))

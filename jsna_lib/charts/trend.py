@@ -20,6 +20,11 @@ _DASHES = ([1, 0], [6, 3], [2, 2], [8, 3, 2, 3], [4, 4])
 _SERIES_COLOURS = (palette.AREA_COLOUR, palette.ENGLAND_COLOUR, palette.REGION_COLOUR, "#D46A00", "#6A3D9A")
 
 
+#: The columns of the area's own rows that the chart uses.
+_LINE_COLUMNS = frozenset({"indicator_id", "area_code", "sex", "age", "category_type", "category", "period",
+                           "period_sort", "value", "lower_95", "upper_95", "count", "significance"})
+
+
 def trend(data: Any, indicator: Any = None, area: str | None = None, *,
           benchmarks: Sequence[str] | Mapping[str, str] = ("england", "region"), sex: str | None = None,
           age: str | None = None, significance_benchmark: str | None = "england",
@@ -65,6 +70,7 @@ def trend(data: Any, indicator: Any = None, area: str | None = None, *,
     if own.empty:
         raise ValueError(f"trend: no rows for area {area} and indicator {int(ind_id)}")
     own = own.drop_duplicates("period")
+    own = own[[k for k in own.columns if k in _LINE_COLUMNS]]  # the rest (a profile's ~60 columns) is not drawn
     digits = decimals if decimals is not None else c.decimals_for(own["value"])
 
     # Series: the area, then each benchmark found in the data (names looked up together).
