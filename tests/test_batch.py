@@ -381,3 +381,34 @@ def test_forked_kernels_are_fresh_processes_with_preloaded_modules() -> None:
     (pid1, left1, np1, r1, n1), (pid2, left2, np2, r2, n2) = seen
     assert pid1 != pid2 and left1 == left2 == "False" and np1 == np2 == "True"
     assert r1 != r2 and n1 != n2  # random states re-seeded in every kernel
+
+
+def test_notebook_client_keeps_chart_specs_as_sent_and_the_notebook_valid() -> None:
+    """The batch's client stores a JSON output (a Vega-Lite spec) as the dict the kernel sent; the
+    output is otherwise what nbclient makes, and the notebook still validates and round-trips."""
+    from papermill.engines import NotebookExecutionManager
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("display(chart)")])
+    client = batch._client_class()(NotebookExecutionManager(nb, progress_bar=False, autosave_cell_every=0),
+                                   km=None, kernel_name="python3")
+    client.reset_execution_trackers()  # what executing a notebook, then a cell, starts with
+    client.clear_before_next_output = False
+    spec = {"$schema": "https://vega.github.io/schema/vega-lite/v6.json", "mark": "bar",
+            "data": {"values": [{"a": "x", "b": 1.5}, {"a": "y", "b": None}]}}
+    data = {"application/vnd.vegalite.v6+json": spec, "text/plain": "<Chart>"}
+    msg = {"msg_type": "display_data", "header": {"msg_type": "display_data"}, "parent_header": {"msg_id": "m1"},
+           "content": {"data": data, "metadata": {}}}
+    outs: list = []
+    out = client.output(outs, msg, None, 0)
+    assert outs == [out] and out.output_type == "display_data"
+    assert out.data["application/vnd.vegalite.v6+json"] is spec  # not converted, not copied
+    assert type(out.data["application/vnd.vegalite.v6+json"]) is dict
+    assert out.data["text/plain"] == "<Chart>" and msg["content"]["data"]["application/vnd.vegalite.v6+json"] is spec
+    nb.cells[0].outputs = outs
+    nbformat.validate(nb)
+    again = nbformat.reads(batch.notebook_json(nb), as_version=4)
+    assert again.cells[0].outputs[0].data["application/vnd.vegalite.v6+json"] == spec
+    # a stream output (no data) goes through unchanged
+    stream = client.output(outs, {"msg_type": "stream", "header": {"msg_type": "stream"}, "parent_header": {"msg_id": "m1"},
+                                  "content": {"name": "stdout", "text": "hi\n"}}, None, 0)
+    assert stream.text == "hi\n" and len(outs) == 2
