@@ -1,21 +1,26 @@
 """Executed notebooks → offline HTML reports, and the index page of a batch.
 
-A report is the executed notebook rendered by nbconvert's HTML exporter (the JupyterLab
-template) **without code cells or prompts**, plus a "demonstration data" banner when the data is
-synthetic and a footer naming the data sources, the data store version and the date. It renders
-completely offline:
+A report is the executed notebook **without code cells or prompts**, written directly as HTML
+by :func:`render_report` (no nbconvert, jinja or JupyterLab CSS: ~10 ms an area instead of
+~0.1-0.3 s): Markdown cells rendered by mistune, then every output in reading order as the
+first of HTML, Markdown, SVG, LaTeX (as text), PNG/JPEG and plain text it has (nbconvert's
+order), streams and errors as escaped text. A "demonstration data" banner is added when the data
+is synthetic and a footer names the data sources, the data store version and the date. The page
+has a small stylesheet of its own (readable, printable: bordered, striped tables, a measure of
+~1,100 px) and renders completely offline:
 
-* nothing is loaded from a CDN: the template's RequireJS, MathJax, Mermaid and jupyter-widgets
-  loaders are left out, and any remaining ``<script src="http(s)://...">`` or
-  ``<link href="http(s)://...">`` tag (e.g. in a cell's HTML output) is removed;
-* charts: ``image/svg+xml`` and ``image/png`` outputs are inlined by nbconvert. A raw Vega-Lite
+* nothing is loaded from a CDN: the page loads no RequireJS, MathJax, Mermaid or
+  jupyter-widgets script, and any ``<script src="http(s)://...">`` or ``<link
+  href="http(s)://...">`` tag in a cell's HTML (or Markdown) is removed;
+* charts: ``image/svg+xml`` and ``image/png`` outputs are inlined as ``<img>`` data URIs (an
+  SVG's ``<title>`` becomes its ``alt``). A raw Vega-Lite
   or Vega output (``application/vnd.vegalite.v5+json`` etc., what Altair's default renderer
   emits) is drawn as SVG by vl-convert when the report is made (``charts="svg"``, the default)
   or by vega-embed in the browser (``charts="interactive"``). HTML outputs that call
   ``vegaEmbed(...)`` themselves (Altair's ``html`` renderer, ``charts.enable_offline("html")``)
   work too. The Vega/Vega-Lite/vega-embed JavaScript comes from
   ``vl_convert.javascript_bundle()`` (no network) and is only added to pages that need it;
-* shared assets (the notebook CSS, ~260 kB, and the Vega bundle, ~900 kB, built once per
+* shared assets (the report stylesheet, ~3 kB, and the Vega bundle, ~900 kB, built once per
   vl-convert version and cached in ``~/.cache/jsna-workbench``) are either written
   once to an assets folder and linked by relative path (:func:`externalize_assets`, the batch
   default: ``OUT/assets/report-<hash>.css``, ``OUT/assets/vega-bundle-<version>.js``) or inlined
@@ -38,15 +43,18 @@ The index shows one headline per area, read from the executed notebook:
 Tags, Markdown emphasis and heading marks are removed, entities decoded, whitespace collapsed,
 and the text cut at 300 characters: the headline is plain text, and the index escapes it again.
 
-Escaping: every data-derived string this module writes (titles, footer, index rows) is
-HTML-escaped (:func:`html.escape`). Notebook *outputs* are the notebook's own HTML and are kept as
-they are (only network-loading tags are removed), so a notebook that puts data into Markdown or
-HTML output must escape it itself, as the fixture ``tests/fixtures/notebooks/ok_profile.ipynb`` does.
+Escaping: every data-derived string this module writes (titles, footer, index rows, image
+``alt`` texts, cell tags) and every text output (``text/plain``, streams, errors, LaTeX) is
+HTML-escaped (:func:`html.escape`). Notebook ``text/html`` and ``text/markdown`` outputs and
+Markdown cells are the notebook's own HTML and are kept as they are (only network-loading tags
+are removed), so a notebook that puts data into Markdown or HTML output must escape it itself, as
+the fixture ``tests/fixtures/notebooks/ok_profile.ipynb`` does.
 """
 
 from __future__ import annotations
 
 import ast
+import base64
 import contextlib
 import copy
 import datetime as dt
@@ -60,11 +68,14 @@ import subprocess
 import sys
 import tempfile
 import threading
+import urllib.parse
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import mistune
 
 from ._atomic import write_text_atomic
 
@@ -87,7 +98,7 @@ __all__ = [
 #: The cell tag whose output is an area's headline (see the module docstring).
 HEADLINE_TAG = "headline"
 #: Bumped when the look of the reports changes, so that ``jsna batch`` re-renders unchanged areas.
-REPORT_FORMAT = 1
+REPORT_FORMAT = 2
 
 log = logging.getLogger("jsna_lib.report")
 HEADLINE_MAX = 300
@@ -190,50 +201,85 @@ _REPORT_CSS = """
 @media print{.jsna-demo-banner{border:2px solid #000}}
 """
 
-# The JupyterLab template minus every loader that reaches the network.
-_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
-{%- block html_head_js -%}{%- endblock html_head_js -%}
-{% block jupyter_widgets %}{% endblock jupyter_widgets %}
-{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
-{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
-{% block extra_css %}<style type="text/css">""" + _REPORT_CSS + """</style>{% endblock extra_css %}
-{%- block body_header -%}{{ super() }}
-{{ resources.jsna_banner }}
-{%- endblock body_header -%}
-{% block body_footer %}{{ resources.jsna_footer }}
-{{ super() }}{% endblock body_footer %}
-"""
-
-_local = threading.local()
-
-
-def _exporter() -> Any:
-    """One HTML exporter per thread (they hold state while rendering)."""
-    exporter = getattr(_local, "exporter", None)
-    if exporter is None:
-        from jinja2 import DictLoader
-        from nbconvert import HTMLExporter
-
-        exporter = HTMLExporter(
-            extra_loaders=[DictLoader({"jsna_report.html.j2": _TEMPLATE})],
-            template_file="jsna_report.html.j2",
-            exclude_input=True,
-            exclude_input_prompt=True,
-            exclude_output_prompt=True,
-        )
-        quiet = logging.getLogger("jsna_lib.report.nbconvert")  # e.g. "Alternative text is missing" per chart
-        quiet.setLevel(logging.ERROR)
-        exporter.log = quiet
-        _local.exporter = exporter
-    return exporter
+#: The report page's own stylesheet: readable on screen and on paper, no web fonts, nothing
+#: loaded. Identical for every report, so :func:`externalize_assets` writes it once per batch.
+_PAGE_CSS = """
+*,*::before,*::after{box-sizing:border-box}
+html{-webkit-text-size-adjust:100%;text-size-adjust:100%}
+body{margin:0;background:#fff;color:#1d1d1b;font:16px/1.5 Arial,Helvetica,"Liberation Sans","DejaVu Sans",sans-serif}
+.jsna-report{max-width:1120px;margin:0 auto;padding:16px 24px 40px}
+h1,h2,h3,h4,h5,h6{color:#0b0c0c;line-height:1.25;margin:1.4em 0 .5em;font-weight:bold}
+h1{font-size:1.9rem;margin-top:.5em}
+h2{font-size:1.45rem;padding-bottom:.2em;border-bottom:2px solid #d8dde0}
+h3{font-size:1.2rem}h4{font-size:1.05rem}h5,h6{font-size:1rem}
+p,ul,ol,dl,blockquote{margin:0 0 .8em}ul,ol{padding-left:1.6em}li{margin:.25em 0}
+a{color:#005eb8}a:visited{color:#4c2c92}a:focus{outline:3px solid #ffbf47;outline-offset:0}
+.anchor-link{margin-left:.35em;color:#8c8c8c;text-decoration:none;visibility:hidden}
+:hover>.anchor-link,.anchor-link:focus{visibility:visible}
+blockquote{padding:.2em 1em;border-left:4px solid #b1b4b6;color:#505a5f}
+hr{border:0;border-top:1px solid #b1b4b6;margin:1.5em 0}
+code,kbd,pre,samp{font-family:Consolas,"DejaVu Sans Mono","Liberation Mono",monospace;font-size:.875em}
+code{background:#f3f2f1;padding:.1em .3em;border-radius:3px}
+pre{margin:0 0 .8em;padding:8px 10px;background:#f7f7f7;border:1px solid #dcdcdc;overflow-x:auto;
+ white-space:pre-wrap;overflow-wrap:anywhere}
+pre code{background:none;padding:0}
+img,svg,video{max-width:100%;height:auto}
+table{border-collapse:collapse;margin:.4em 0 1.2em;font-size:.875rem;font-variant-numeric:tabular-nums}
+caption{caption-side:top;text-align:left;font-weight:bold;padding:0 0 .4em;color:#0b0c0c}
+th,td{border:1px solid #b1b4b6;padding:4px 8px;vertical-align:top;text-align:left}
+thead th{background:#e8edf1;border-bottom:2px solid #6f777b}
+tbody tr:nth-child(even){background:#f4f6f7}
+tbody tr:hover{background:#eaf1f8}
+.jsna-cell{margin:0}
+.jsna-output{margin:0 0 1em;max-width:100%;overflow-x:auto}
+.jsna-output>:last-child{margin-bottom:0}
+.celltag_headline .jsna-output{font-size:1.1rem;padding:.6em 1em;background:#eef4fa;border-left:5px solid #005eb8}
+.jsna-chart{margin:.4em 0 .8em}
+.jsna-stderr{background:#fdf3f2;border-color:#e8b4ad}
+.jsna-error{background:#fdecea;border-color:#d4351c;color:#5c0f06}
+.jsna-latex{font-family:"DejaVu Serif",Georgia,serif}
+@media print{
+ body{font-size:10.5pt;color:#000}
+ .jsna-report{max-width:none;padding:0}
+ a{color:inherit;text-decoration:underline}
+ .anchor-link{display:none}
+ h1,h2,h3,h4{break-after:avoid;page-break-after:avoid}
+ .jsna-output{overflow:visible}
+ img,svg,.jsna-chart,tr,pre{break-inside:avoid;page-break-inside:avoid}
+ thead{display:table-header-group}
+ tbody tr:nth-child(even){background:#f4f6f7;-webkit-print-color-adjust:exact;print-color-adjust:exact}
+}
+""" + _REPORT_CSS
 
 
 # ============================================================================ rendering
+#: Compact ASCII JSON (U+2028/U+2029 come out escaped); no circularity check: specs come from JSON.
+_JSON = json.JSONEncoder(check_circular=False, separators=(",", ":"))
+try:  # a dependency of the project (the batch uses it too); ~4x faster on a chart's spec
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - the standard library does the same, slower
+    _orjson = None
+
+
 def _script_json(value: Any) -> str:
-    """JSON that is safe inside a <script> element (no '<', '>' or '&' characters)."""
-    text = json.dumps(value, ensure_ascii=False)
-    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+    """JSON that is safe inside a <script> element (no '<', '>', '&', U+2028 or U+2029 characters).
+
+    A chart's spec can be hundreds of kB and encoding it is most of a report's cost: orjson
+    when it is installed (its UTF-8 bytes make the replacements below byte scans), else the
+    standard library's ASCII JSON (three replacements; with non-ASCII text they would cost more
+    than the encoding). orjson writes NaN as null; values it cannot encode go to :mod:`json`.
+    """
+    if _orjson is not None:
+        try:
+            data = _orjson.dumps(value, option=_orjson.OPT_NON_STR_KEYS)
+        except TypeError:
+            pass
+        else:
+            data = data.replace(b"<", b"\\u003c").replace(b">", b"\\u003e").replace(b"&", b"\\u0026")
+            if b"\xe2\x80" in data:
+                data = data.replace("\u2028".encode(), b"\\u2028").replace("\u2029".encode(), b"\\u2029")
+            return data.decode("utf-8")
+    return _JSON.encode(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _describe(spec: Mapping[str, Any]) -> str:
@@ -282,6 +328,41 @@ def _vega_svg(kind: str, major: str, spec: Mapping[str, Any]) -> str:
     return vl_convert.vegalite_to_svg(spec, vl_version=_vl_version(major), allowed_base_urls=[])
 
 
+def _titled_svg(svg: str, spec: Mapping[str, Any]) -> str:
+    """``svg`` with the chart's text alternative as its ``<title>`` (the report's ``alt``), if it has none."""
+    start = svg.find("<svg")
+    end = svg.find(">", start)
+    if start < 0 or end < 0 or svg[end - 1] == "/" or "<title>" in svg[:4000]:
+        return svg
+    return f"{svg[:end + 1]}<title>{html.escape(_describe(spec), quote=False)}</title>{svg[end + 1:]}"
+
+
+def _vega_data(data: Mapping[str, Any], charts: str) -> dict[str, Any] | None:
+    """An output's ``data`` with its Vega/Vega-Lite spec replaced by an offline rendering.
+
+    None when there is nothing to replace: no Vega/Vega-Lite spec, or an SVG/PNG/HTML
+    alternative next to it (that one is shown). See :func:`_vega_outputs` for ``charts``.
+    """
+    if "text/html" in data or "image/svg+xml" in data or "image/png" in data:
+        return None
+    for mime, spec in data.items():
+        match = _VEGA_MIME.match(mime)
+        if not match:
+            continue
+        if isinstance(spec, str):
+            spec = json.loads(spec)
+        new = {k: v for k, v in data.items() if k != mime}  # the spec is drawn instead by one of these forms
+        if charts == "svg":
+            try:
+                new["image/svg+xml"] = _titled_svg(_vega_svg(match[1], match[2], spec), spec)
+                return new
+            except Exception as exc:  # e.g. remote data: draw it in the browser instead
+                log.warning("chart not drawn as SVG (%s); using vega-embed", exc)
+        new["text/html"] = vega_embed_html(spec, mode="vega-lite" if match[1] == "vegalite" else "vega")
+        return new
+    return None
+
+
 def _vega_outputs(nb: Any, charts: str) -> None:
     """Give every Vega/Vega-Lite output without an SVG/PNG/HTML alternative an offline rendering.
 
@@ -289,27 +370,15 @@ def _vega_outputs(nb: Any, charts: str) -> None:
     per process, ~0.4 s, then ~20 ms a chart; drawing it in every kernel instead costs the
     start-up per area); a spec it cannot draw falls back to the interactive form.
     ``charts="interactive"``: drawn in the browser by the page's vega-embed (tooltips kept).
+    Changes ``nb`` in place (:func:`render_report` does the same per output, without copying).
     """
     for cell in nb.cells:
         for output in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
             data = output.get("data")
-            if not data or any(k in data for k in ("text/html", "image/svg+xml", "image/png")):
-                continue
-            for mime, spec in list(data.items()):
-                match = _VEGA_MIME.match(mime)
-                if not match:
-                    continue
-                if isinstance(spec, str):
-                    spec = json.loads(spec)
-                del data[mime]  # drawn instead by one of the forms below (and not copied again by nbconvert)
-                if charts == "svg":
-                    try:
-                        data["image/svg+xml"] = _vega_svg(match[1], match[2], spec)
-                        break
-                    except Exception as exc:  # e.g. remote data: draw it in the browser instead
-                        log.warning("chart not drawn as SVG (%s); using vega-embed", exc)
-                data["text/html"] = vega_embed_html(spec, mode="vega-lite" if match[1] == "vegalite" else "vega")
-                break
+            new = _vega_data(data, charts) if data else None
+            if new is not None:
+                data.clear()
+                data.update(new)
 
 
 def sanitize_html(page: str) -> str:
@@ -348,27 +417,237 @@ def light_copy(nb: Any) -> Any:
     return out
 
 
+# ---------------------------------------------------------------------------- the page itself
+#: The mime type an output is shown as, the first it has of these (nbconvert's HTML order).
+_MIME_ORDER = ("application/vnd.jupyter.widget-view+json", "application/javascript", "text/html",
+               "text/markdown", "image/svg+xml", "text/vnd.mermaid", "text/latex", "image/png", "image/jpeg",
+               "text/plain")
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])")
+_OVERWRITTEN = re.compile(r"[^\r\n]*\r(?!\n)")  # text a carriage return goes back over (progress bars)
+_TAG = re.compile(r"<[^>]*>")
+_ATTACHMENT = re.compile(r'\b(src|href)="attachment:([^"]*)"')
+_NOT_CLASS = re.compile(r"[^A-Za-z0-9_-]")
+
+
+class _MarkdownRenderer(mistune.HTMLRenderer):
+    """Mistune's HTML renderer with raw HTML kept (as in Jupyter) and an id and a "¶" link on
+    every heading. Ids are the heading's text with spaces as dashes (JupyterLab's form, so
+    ``[see](#1.-At-a-glance)`` links keep working), made unique within a page."""
+
+    def __init__(self) -> None:
+        super().__init__(escape=False, allow_harmful_protocols=("attachment:",))  # images stored in the cell
+        self.ids: set[str] = set()
+
+    def heading(self, text: str, level: int, **attrs: Any) -> str:
+        base = "-".join(html.unescape(_TAG.sub("", text)).split()) or "section"
+        anchor, n = base, 1
+        while anchor in self.ids:
+            n += 1
+            anchor = f"{base}-{n}"
+        self.ids.add(anchor)
+        ref = html.escape(anchor, quote=True)
+        return f'<h{level} id="{ref}">{text}<a class="anchor-link" href="#{ref}">¶</a></h{level}>\n'
+
+
+_local = threading.local()
+
+
+def _markdown() -> Any:
+    """This thread's Markdown parser (mistune, CommonMark plus tables, strikethrough, bare URLs)."""
+    md = getattr(_local, "markdown", None)
+    if md is None:
+        md = mistune.create_markdown(renderer=_MarkdownRenderer(),
+                                     plugins=["table", "strikethrough", "url", "task_lists"])
+        _local.markdown = md
+    return md
+
+
+def _notebook_html(fragment: str) -> str:
+    """A notebook's own HTML (an output, a Markdown cell) made fit for an offline page: network
+    loaders removed, inlined Vega bundles dropped (the page loads the shared one), SVG images
+    given their title as ``alt``."""
+    if "<" not in fragment:
+        return fragment
+    fragment = _drop_inline_vega_bundles(sanitize_html(fragment))
+    return _svg_alt_text(fragment) if "data:image/svg+xml;base64," in fragment else fragment
+
+
+def _attachments(fragment: str, attachments: Mapping[str, Any] | None) -> str:
+    """Markdown-cell images stored in the notebook (``![](attachment:x.png)``) as data URIs."""
+    if not attachments or "attachment:" not in fragment:
+        return fragment
+
+    def inline(match: re.Match[str]) -> str:
+        bundle = attachments.get(urllib.parse.unquote(html.unescape(match[2])))
+        if not isinstance(bundle, Mapping) or not bundle:
+            return match[0]
+        mime, data = next(iter(bundle.items()))
+        if not re.fullmatch(r"[\w.+-]+/[\w.+-]+", mime):
+            return match[0]
+        return f'{match[1]}="data:{mime};base64,{html.escape("".join(_join(data).split()), quote=True)}"'
+
+    return _ATTACHMENT.sub(inline, fragment)
+
+
+def _pre(text: str, css: str = "") -> str:
+    """Terminal text (stream, error, repr) escaped in a ``<pre>``: colour codes removed, lines a
+    carriage return overwrote dropped."""
+    if "\x1b" in text:
+        text = _ANSI.sub("", text)
+    if "\r" in text:
+        text = _OVERWRITTEN.sub("", text)
+    attr = f' class="{css}"' if css else ""
+    return f"<pre{attr}>{html.escape(text, quote=False)}</pre>"
+
+
+def _alt(data: Mapping[str, Any], default: str) -> str:
+    """An image's text alternative from its ``text/plain`` (when that is not a bare ``<object repr>``)."""
+    plain = " ".join(_join(data.get("text/plain", "")).split())
+    return plain[:300] if plain and not (plain.startswith("<") and plain.endswith(">")) else default
+
+
+def _img(mime: str, b64: str, alt: str, meta: Mapping[str, Any]) -> str:
+    """An ``<img>`` with a data URI; ``alt`` is escaped here, width/height from the output metadata."""
+    size = ""
+    for key in ("width", "height"):
+        value = meta.get(key)
+        with contextlib.suppress(TypeError, ValueError, OverflowError):
+            size += f' {key}="{int(float(value))}"' if value is not None else ""
+    src = html.escape(b64, quote=True)  # base64 has nothing to escape, unless the notebook is malformed
+    return f'<img src="data:{mime};base64,{src}" alt="{html.escape(alt, quote=True)}"{size}>'
+
+
+class _Page:
+    """One report being rendered: how charts are drawn, its headings, whether it needs the Vega bundle."""
+
+    def __init__(self, charts: str) -> None:
+        self.charts = charts
+        self.md = _markdown()
+        self.md.renderer.ids = set()
+        self.needs_vega = False
+
+    def markdown(self, text: str) -> str:
+        """Markdown (a cell, a ``text/markdown`` output) as HTML fit for the page."""
+        return _notebook_html(self.md(text))
+
+    def trusted(self, fragment: str) -> str:
+        """``fragment`` (the notebook's own HTML or script), noting whether it calls vega-embed."""
+        if "vegaEmbed" in fragment:
+            self.needs_vega = True
+        return fragment
+
+    def output(self, output: Mapping[str, Any]) -> str:
+        """One display/execute_result/error output as HTML ('' for what a page cannot show)."""
+        kind = output.get("output_type")
+        if kind == "error":
+            lines = [_join(line) for line in output.get("traceback") or []]
+            text = "\n".join(lines) or f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"
+            return ('<div class="jsna-output" data-mime-type="application/vnd.jupyter.error">'
+                    f"{_pre(text, 'jsna-error')}</div>\n")
+        if kind not in ("display_data", "execute_result"):
+            return ""
+        data = output.get("data") or {}
+        drawn = _vega_data(data, self.charts)
+        if drawn is not None:
+            data = drawn
+        mime = next((m for m in _MIME_ORDER if m in data), None)
+        if mime is None or mime == "application/vnd.jupyter.widget-view+json":
+            return ""  # nothing a page can show (a widget needs a live kernel)
+        value = data[mime]
+        meta = (output.get("metadata") or {}).get(mime) or {}
+        if mime == "text/html" and drawn is not None:  # a vega-embed chart drawn above: our own HTML
+            body = value
+            self.needs_vega = True
+        elif mime == "text/html":
+            body = self.trusted(_notebook_html(_join(value)))
+        elif mime == "text/markdown":
+            body = self.trusted(self.markdown(_join(value)))
+        elif mime == "application/javascript":
+            script = re.sub(r"</(script)", r"<\\/\1", _join(value), flags=re.IGNORECASE)
+            body = self.trusted(f'<script type="text/javascript">\n{script}\n</script>')
+        elif mime == "image/svg+xml":
+            svg = _join(value)
+            title = _SVG_TITLE.search(svg[:4000])
+            alt = html.unescape(title.group(1).strip()) if title else _alt(data, "Chart")
+            body = _img(mime, base64.b64encode(svg.encode("utf-8")).decode("ascii"), alt,
+                        meta if isinstance(meta, Mapping) else {})
+        elif mime in ("image/png", "image/jpeg"):
+            b64 = _join(value)
+            if "\n" in b64 or " " in b64:
+                b64 = "".join(b64.split())
+            body = _img(mime, b64, _alt(data, "Image"), meta if isinstance(meta, Mapping) else {})
+        elif mime == "text/latex":  # no MathJax offline: the LaTeX source, as text
+            body = f'<div class="jsna-latex">{html.escape(_join(value), quote=False)}</div>'
+        else:  # text/plain, text/vnd.mermaid
+            body = _pre(_join(value))
+        return f'<div class="jsna-output" data-mime-type="{html.escape(mime, quote=True)}">\n{body}\n</div>\n'
+
+    def outputs(self, outputs: Sequence[Mapping[str, Any]]) -> str:
+        """A code cell's outputs in order; consecutive stream outputs of one name shown as one."""
+        parts: list[str] = []
+        stream: list[str] = []
+        name = ""
+        for output in [*outputs, {}]:
+            if output.get("output_type") == "stream" and output.get("name", "stdout") == name:
+                stream.append(_join(output.get("text", "")))
+                continue
+            if stream:
+                css = "jsna-stream jsna-stderr" if name == "stderr" else "jsna-stream"
+                parts.append(f'<div class="jsna-output" data-mime-type="application/vnd.jupyter.{name}">'
+                             f"{_pre(''.join(stream), css)}</div>\n")
+                stream, name = [], ""
+            if output.get("output_type") == "stream":
+                name = "stderr" if output.get("name") == "stderr" else "stdout"
+                stream.append(_join(output.get("text", "")))
+            elif output:
+                parts.append(self.output(output))
+        return "".join(parts)
+
+    def cell(self, cell: Mapping[str, Any]) -> str:
+        """A cell without its code: a Markdown cell's text, a code cell's outputs, a raw HTML cell."""
+        kind = cell.get("cell_type")
+        meta = cell.get("metadata") or {}
+        if kind == "code":
+            body = self.outputs(cell.get("outputs") or [])
+        elif (meta.get("transient") or {}).get("remove_source"):
+            body = ""
+        elif kind == "markdown":
+            body = _attachments(self.markdown(_join(cell.get("source", ""))), cell.get("attachments"))
+        elif kind == "raw" and str(meta.get("raw_mimetype", meta.get("format", ""))).lower() in ("", "text/html"):
+            body = self.trusted(_notebook_html(_join(cell.get("source", ""))))
+        else:
+            body = ""
+        if not body.strip():
+            return ""
+        tags = "".join(f" celltag_{_NOT_CLASS.sub('_', str(t))}" for t in meta.get("tags") or [])
+        return f'<div class="jsna-cell jsna-{kind}{tags}">\n{body}</div>\n'
+
+
 def render_report(nb: Any, *, title: str, provenance: Provenance, charts: str = "svg") -> str:
     """Render an executed notebook as a portable offline HTML page (no code cells, no prompts).
 
-    The notebook is not modified. The page carries its CSS inline and, when it draws a Vega
-    chart in the browser, a placeholder for the Vega bundle: finish it with
+    The page is written directly (no nbconvert): Markdown cells as HTML (headings with ids and
+    anchor links), then each code cell's outputs in order, each as the first of HTML, Markdown,
+    SVG, LaTeX (as text), PNG/JPEG (data URIs) and plain text it has; stream and error output as
+    escaped text. The notebook is not modified. The page carries its stylesheet inline and, when
+    it draws a Vega chart in the browser, a placeholder for the Vega bundle: finish it with
     :func:`externalize_assets` or :func:`inline_assets` before writing it. ``charts`` says how
     raw Vega/Vega-Lite outputs are drawn: ``"svg"`` (static, no JavaScript) or
     ``"interactive"`` (vega-embed); outputs that are already SVG, PNG or HTML are kept as they are.
     """
     if charts not in CHART_MODES:
         raise ValueError(f"charts must be one of {', '.join(CHART_MODES)}, not {charts!r}")
-    nb = light_copy(nb)
-    nb.metadata["title"] = title
-    _vega_outputs(nb, charts)
-    resources = {"jsna_banner": banner_html(provenance), "jsna_footer": footer_html(provenance),
-                 "metadata": {"name": title}}
-    page, _ = _exporter().from_notebook_node(nb, resources=resources)
-    page = _svg_alt_text(_drop_inline_vega_bundles(sanitize_html(page)))
-    if "vegaEmbed" in page:
-        page = re.sub(r"</head\s*>", lambda _: _VEGA_MARKER + "\n</head>", page, count=1, flags=re.IGNORECASE)
-    return page
+    page = _Page(charts)
+    cells = "".join(page.cell(cell) for cell in nb.get("cells", []))
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{html.escape(title)}</title>\n<style>{_PAGE_CSS}</style>\n"
+        + (_VEGA_MARKER + "\n" if page.needs_vega else "")
+        + '</head>\n<body>\n<main class="jsna-report">\n'
+        + banner_html(provenance) + "\n" + cells + footer_html(provenance)
+        + "\n</main>\n</body>\n</html>\n"
+    )
 
 
 # ============================================================================ assets
@@ -431,12 +710,10 @@ _SVG_TITLE = re.compile(r"<title>(.*?)</title>", re.S)
 def _svg_alt_text(page: str) -> str:
     """Give every inline SVG chart image the text alternative its SVG carries (``<title>``).
 
-    nbconvert embeds ``image/svg+xml`` outputs as ``<img>`` data URIs and labels them "No
-    description has been provided"; the charts module puts a ``<title>`` (the chart's title and
-    subtitle) in every SVG, which becomes the image's ``alt`` here (already escaped in the SVG).
+    For ``<img>`` data URIs of SVG in a notebook's own HTML (:func:`render_report` labels the
+    ``image/svg+xml`` outputs it embeds itself the same way): the charts module puts a
+    ``<title>`` (the chart's title and subtitle) in every SVG, which becomes the image's ``alt``.
     """
-    import base64
-
     def label(match: re.Match[str]) -> str:
         tag = match.group(0)
         try:
@@ -446,7 +723,7 @@ def _svg_alt_text(page: str) -> str:
         title = _SVG_TITLE.search(svg[:4000])
         if not title:
             return tag
-        alt = f'alt="{title.group(1).strip()}"'
+        alt = f'alt="{html.escape(html.unescape(title.group(1).strip()), quote=True)}"'
         if re.search(r'\balt="[^"]*"', tag):
             return re.sub(r'\balt="[^"]*"', lambda _: alt, tag, count=1)
         return tag.replace("<img", f"<img {alt}", 1)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -92,17 +94,25 @@ def test_vega_lite_output_is_drawn_as_svg_by_default() -> None:
     assert "vegaEmbed" not in page and "data-jsna-asset" not in page  # no JavaScript needed
     assert page.count('data-mime-type="image/svg+xml"') == 2  # the fixture's SVG and the Vega-Lite chart
     assert not re.search(r"<script\b[^>]*>", page)
+    # the chart drawn by vl-convert is named by its title (escaped), the untitled fixture SVG generically
+    nb = _executed_notebook()
+    nb.cells[-1].outputs[0].data["application/vnd.vegalite.v5+json"] = {**VEGA_SPEC, "title": "Rates <by> area"}
+    page = report.render_report(nb, title="t", provenance=DEMO)
+    assert re.findall(r'<img src="data:image/svg\+xml;base64,[^"]+" alt="([^"]*)"', page) == [
+        "Chart", "Rates &lt;by&gt; area"]
 
 
 def test_vega_lite_output_is_drawn_by_a_linked_shared_bundle(tmp_path, fake_bundle) -> None:
     page = report.render_report(_executed_notebook(), title="t", provenance=DEMO, charts="interactive")
-    assert "vegaEmbed(el, spec" in page and '"mark": "bar"' in page
+    assert "vegaEmbed(el, spec" in page and '"mark":"bar"' in page
     linked = report.externalize_assets(page, assets_dir=tmp_path / "assets", href_prefix="../assets/")
     scripts = re.findall(r"<script\b[^>]*>", linked)
     assert '<script src="../assets/vega-bundle-test.js">' in scripts
     css = re.findall(r'<link rel="stylesheet" href="(\.\./assets/report-[0-9a-f]{12}\.css)">', linked)
     assert len(css) == 1 and "<style" not in linked.split("</head>")[0]
-    assert (tmp_path / css[0].removeprefix("../")).stat().st_size > 100_000  # the JupyterLab CSS, once
+    stylesheet = (tmp_path / css[0].removeprefix("../")).read_text()  # the report's own CSS, written once
+    assert ".jsna-demo-banner" in stylesheet and "border-collapse" in stylesheet and "@media print" in stylesheet
+    assert len(stylesheet) < 20_000 and "jp-" not in stylesheet
     assert (tmp_path / "assets" / "vega-bundle-test.js").read_text().startswith("window.vegaEmbed")
     # the bundle loads in the head, before the charts' scripts run
     assert linked.index("vega-bundle-test.js") < linked.index("<body")
@@ -136,6 +146,161 @@ def test_real_vega_bundle_is_a_classic_script_defining_vega_embed() -> None:
     js = report._vega_bundle()
     assert len(js) > 500_000 and "window.vegaEmbed=" in js
     assert not re.search(r"(^|[;}\n])\s*(import|export)\s*[{*\w]", js[:2000])  # not an ES module
+
+
+# ----------------------------------------------------------------------------------- page content
+def _body(page: str) -> str:
+    return page.split("<body>", 1)[1]
+
+
+def _notebook(*cells: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = list(cells)
+    return nb
+
+
+def _code(*outputs: dict, tags: tuple[str, ...] = ()) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell("SECRET_SOURCE = 1")
+    cell.outputs = [nbformat.v4.new_output(**o) for o in outputs]
+    if tags:
+        cell.metadata["tags"] = list(tags)
+    return cell
+
+
+def test_markdown_cells_render_with_heading_anchors_tables_and_reading_order() -> None:
+    md = nbformat.v4.new_markdown_cell(
+        "# Area profile\n\nSome *emphasis*, **strong**, `code` and [a link](#2.-Population).\n\n"
+        "| Indicator | Value |\n|---|--:|\n| Smoking | 14.4 |\n| Obesity | 26.7 |\n\n"
+        "<span class=\"kept\">raw HTML</span>\n\n## 2. Population\n\n## Summary\n\n## Summary\n")
+    later = nbformat.v4.new_markdown_cell("## Definitions")
+    page = report.render_report(_notebook(md, _code({"output_type": "stream", "name": "stdout",
+                                                     "text": "between"}), later), title="t", provenance=REAL)
+    body = _body(page)
+    assert '<h1 id="Area-profile">Area profile<a class="anchor-link" href="#Area-profile">¶</a></h1>' in body
+    assert '<h2 id="2.-Population">' in body and 'href="#2.-Population">a link</a>' in body  # JupyterLab ids
+    assert '<h2 id="Summary">' in body and '<h2 id="Summary-2">' in body  # ids unique within the page
+    assert "<em>emphasis</em>" in body and "<strong>strong</strong>" in body and "<code>code</code>" in body
+    table = re.search(r"<table>.*?</table>", body, re.S).group(0)
+    assert re.findall(r"<th[^>]*>(.*?)</th>", table) == ["Indicator", "Value"]
+    assert re.findall(r"<td[^>]*>(.*?)</td>", table) == ["Smoking", "14.4", "Obesity", "26.7"]
+    assert '<span class="kept">raw HTML</span>' in body  # Markdown cells may hold HTML, as in Jupyter
+    assert body.index("Area profile") < body.index("between") < body.index("Definitions")  # reading order
+    assert "SECRET_SOURCE" not in page and "¶" in body
+
+
+def test_text_outputs_are_escaped_and_streams_merged() -> None:
+    cell = _code({"output_type": "execute_result", "execution_count": 1,
+                  "data": {"text/plain": "'<script>alert(1)</script> & co'"}},
+                 {"output_type": "stream", "name": "stdout", "text": "first <b>line</b>\n"},
+                 {"output_type": "stream", "name": "stdout", "text": "10%\r50%\r100%\n"},
+                 {"output_type": "stream", "name": "stderr", "text": "Warning: <careful>\n"},
+                 {"output_type": "error", "ename": "ValueError", "evalue": "<bad>",
+                  "traceback": ["\x1b[0;31mValueError\x1b[0m: <bad> & worse"]})
+    body = _body(report.render_report(_notebook(cell), title="t", provenance=REAL))
+    assert "<script>alert(1)</script>" not in body
+    assert "<pre>'&lt;script&gt;alert(1)&lt;/script&gt; &amp; co'</pre>" in body
+    # the two stdout outputs are one block; a carriage return overwrites (progress bars)
+    assert '<pre class="jsna-stream">first &lt;b&gt;line&lt;/b&gt;\n100%\n</pre>' in body
+    assert '<pre class="jsna-stream jsna-stderr">Warning: &lt;careful&gt;\n</pre>' in body
+    assert '<pre class="jsna-error">ValueError: &lt;bad&gt; &amp; worse</pre>' in body  # colour codes removed
+    assert "\x1b" not in body and "<b>" not in body and "<careful>" not in body
+
+
+def test_outputs_follow_nbconvert_mime_order_and_images_are_data_uris() -> None:
+    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+    svg = '<svg xmlns="http://www.w3.org/2000/svg"><title>Rates &amp; &quot;trends&quot;</title></svg>'
+    cell = _code(
+        {"output_type": "display_data", "data": {"text/html": "<p class='h'>html wins</p>", "text/markdown": "md",
+                                                  "image/png": png, "text/plain": "plain loses"}},
+        {"output_type": "display_data", "data": {"text/markdown": "*md wins*", "image/svg+xml": svg,
+                                                  "text/plain": "x"}},
+        {"output_type": "display_data", "data": {"image/svg+xml": svg, "image/png": png, "text/plain": "<Figure>"}},
+        {"output_type": "display_data", "data": {"image/png": png, "text/plain": "Population <chart>"},
+         "metadata": {"image/png": {"width": 320, "height": "200"}}},
+        {"output_type": "display_data", "data": {"text/latex": "$x < y$", "text/plain": "x<y"}},
+        {"output_type": "display_data", "data": {"application/x-unknown": "?"}})
+    body = _body(report.render_report(_notebook(cell), title="t", provenance=REAL))
+    mimes = re.findall(r'<div class="jsna-output" data-mime-type="([^"]+)">', body)
+    assert mimes == ["text/html", "text/markdown", "image/svg+xml", "image/png", "text/latex"]
+    assert "<p class='h'>html wins</p>" in body and "<em>md wins</em>" in body
+    assert "plain loses" not in body and "<Figure>" not in body and "application/x-unknown" not in body
+    # the SVG's <title> is its alt text, escaped for the attribute
+    assert re.search(r'<img src="data:image/svg\+xml;base64,[A-Za-z0-9+/=]+" alt="Rates &amp; &quot;trends&quot;">',
+                     body)
+    assert f'<img src="data:image/png;base64,{png}" alt="Population &lt;chart&gt;" width="320" height="200">' in body
+    assert '<div class="jsna-latex">$x &lt; y$</div>' in body
+
+
+def test_interactive_page_has_one_vega_div_per_chart_and_loads_nothing(tmp_path, fake_bundle) -> None:
+    nb = _executed_notebook()
+    titled = {**VEGA_SPEC, "title": {"text": "Smoking <prevalence>", "subtitle": "2023 & before"},
+              "usermeta": {"note": "</script><script>alert(1)</script>\u2028·"}}
+    nb.cells.append(_code({"output_type": "display_data", "data": {"application/vnd.vegalite.v6+json": titled,
+                                                                   "text/plain": "alt.Chart(...)"}},
+                          {"output_type": "display_data", "data": {"application/vnd.vega.v5+json": {"marks": []}}}))
+    charts = sum(1 for c in nb.cells for o in c.get("outputs", []) if any("vnd.vega" in m for m in o.get("data", {})))
+    before = nbformat.writes(nb)
+    page = report.render_report(nb, title="t", provenance=DEMO, charts="interactive")
+    assert nbformat.writes(nb) == before  # the notebook is not modified
+    assert charts == 3 and page.count('<div class="jsna-vega" id="jsna-vega-') == charts
+    assert page.count("vegaEmbed(el, spec") == charts and '"mode":"vega"' in page
+    assert 'aria-label="Smoking &lt;prevalence&gt; 2023 &amp; before"' in page
+    assert page.count(report._VEGA_MARKER) == 1 and page.index(report._VEGA_MARKER) < page.index("<body")
+    # each spec is inert JSON inside its script: no markup can close the script early
+    specs = re.findall(r"var spec = (.*?);\n", page)
+    assert len(specs) == charts and not any(c in s for s in specs for c in "<>&\u2028\u2029")
+    assert "\\u003c/script\\u003e\\u003cscript\\u003ealert(1)" in page and "</script><script>alert" not in page
+    assert json.loads(specs[-2])["usermeta"]["note"] == "</script><script>alert(1)</script>\u2028·"  # same data
+    for finished in (report.inline_assets(page), report.externalize_assets(page, assets_dir=tmp_path / "assets")):
+        # nothing on the page is fetched from the network: no http(s) or protocol-relative src/href/url()
+        assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", finished, re.I)
+        assert not re.search(r"url\(\s*[\"']?\s*(?:https?:)?//|@import", finished, re.I)
+
+
+def test_script_json_is_inert_with_and_without_orjson(monkeypatch) -> None:
+    value = {"a": "</script>&<b>\u2028\u2029é", "n": [1, 2.5, None, True], 3: "int key"}
+    fast = report._script_json(value)
+    monkeypatch.setattr(report, "_orjson", None)
+    slow = report._script_json(value)
+    for text in (fast, slow):
+        assert not any(c in text for c in "<>&\u2028\u2029")
+        assert json.loads(text) == {"a": "</script>&<b>\u2028\u2029é", "n": [1, 2.5, None, True], "3": "int key"}
+
+
+def test_tags_hidden_sources_raw_cells_and_attachments() -> None:
+    head = _code({"output_type": "display_data", "data": {"text/markdown": "**Headline**"}}, tags=("headline", "a b"))
+    hidden = nbformat.v4.new_markdown_cell("HIDDEN_MARKDOWN")
+    hidden.metadata["transient"] = {"remove_source": True}
+    raw = nbformat.v4.new_raw_cell('<p class="raw">raw html</p><script src="https://cdn.example/x.js"></script>')
+    latex = nbformat.v4.new_raw_cell("\\section{RAW_LATEX}")
+    latex.metadata["raw_mimetype"] = "text/latex"
+    pic = nbformat.v4.new_markdown_cell("![logo](attachment:logo%20a.png)")
+    pic.attachments = {"logo a.png": {"image/png": "iVBORw0KGgo="}}
+    empty = _code()
+    body = _body(report.render_report(_notebook(head, hidden, raw, latex, pic, empty), title="t", provenance=REAL))
+    assert '<div class="jsna-cell jsna-code celltag_headline celltag_a_b">' in body
+    assert "HIDDEN_MARKDOWN" not in body and "RAW_LATEX" not in body
+    assert '<p class="raw">raw html</p>' in body and "cdn.example" not in body
+    assert '<img src="data:image/png;base64,iVBORw0KGgo=" alt="logo"' in body
+    assert body.count('<div class="jsna-cell') == 3  # the empty code cell leaves nothing behind
+
+
+def test_page_is_small_and_rendered_without_nbconvert() -> None:
+    import subprocess
+    import sys
+
+    page = report.render_report(_executed_notebook(vega=False), title="t", provenance=DEMO)
+    assert len(page) < 20_000  # a few kB of CSS, not JupyterLab's ~260 kB
+    assert "jp-" not in page and "jupyter-widgets" not in page
+    assert report.REPORT_FORMAT >= 2  # pages of the nbconvert era are re-rendered by `jsna batch`
+    # a fresh process renders a report without importing nbconvert, jinja2 or BeautifulSoup
+    code = ("import sys, nbformat; from jsna_lib import report; nb = nbformat.v4.new_notebook(); "
+            "nb.cells = [nbformat.v4.new_markdown_cell('# Title')]; "
+            "report.render_report(nb, title='t', provenance=report.Provenance()); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('nbconvert', 'jinja2', 'bs4')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          cwd=str(Path(report.__file__).parent.parent))
+    assert done.stdout.strip() == "[]"
 
 
 def test_sanitize_removes_network_scripts_and_links_only() -> None:

@@ -70,9 +70,14 @@ def _open(chromium: str, url: str):
         result_vega = page.evaluate(
             """() => [...document.querySelectorAll('.jsna-vega')].map(el => el.querySelector('svg.marks') ? 'drawn'
                      : el.textContent)""")
+        # the report's stylesheet (a shared asset file in a batch) applied: bordered tables, a measure
+        result_style = page.evaluate(
+            """() => { const t = document.querySelector('main table'), m = document.querySelector('main');
+                       return t && m ? [getComputedStyle(t).borderCollapse, getComputedStyle(m).maxWidth,
+                                        document.querySelectorAll('h2[id] > a.anchor-link').length] : null; }""")
         text = page.inner_text("body")
         result = {"text": text, "svgs": svgs, "errors": errors, "remote": remote, "alts": result_alts,
-                  "vega": result_vega}
+                  "vega": result_vega, "style": result_style}
         if url.endswith("index.html"):
             result["rows"] = page.locator("tbody tr").count()
             search = page.locator("input[type=search], input#search, input").first
@@ -106,10 +111,13 @@ def test_report_renders_every_chart_offline(batch_out, chromium, area) -> None:
     assert page["svgs"] >= charts
     # every chart output was drawn by vega-embed (interactive charts, the batch default), none failed
     assert len(page["vega"]) == charts and set(page["vega"]) == {"drawn"}, page["vega"]
-    # every chart has a real text alternative (the chart's title), not nbconvert's placeholder
+    # every chart has a real text alternative (the chart's title), not a placeholder
     assert len(page["alts"]) == charts
     assert all(a and a != "Chart" and "No description" not in a for a in page["alts"]), page["alts"]
     assert page["remote"] == [], page["remote"]
     assert page["errors"] == [], page["errors"]
+    collapse, measure, anchored_sections = page["style"]
+    assert collapse == "collapse" and measure.endswith("px"), page["style"]
+    assert anchored_sections >= 5  # the notebook's "## n. ..." sections, each with an id and a ¶ link
     assert "Demonstration data" in page["text"] or "demonstration data" in page["text"].lower()
     assert "<script src=\"http" not in html and "cdn." not in html.lower()
