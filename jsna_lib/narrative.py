@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -76,7 +77,7 @@ def _are(n: int) -> str:
     return "is" if n == 1 else "are"
 
 
-def _label(row: pd.Series) -> str:
+def _label(row: Mapping[str, Any]) -> str:
     sex = str(row.get("sex", "") or "")
     name = str(row.get("name", "") or f"Indicator {row.get('indicator_id')}")
     if sex in ("Male", "Female"):
@@ -88,7 +89,7 @@ def _level(level: float) -> str:
     return "99.8%" if abs(float(level) - 99.8) < 1e-9 else "95%"
 
 
-def _against(row: pd.Series, prefix: str, place: str) -> str:
+def _against(row: Mapping[str, Any], prefix: str, place: str) -> str:
     """'significantly worse than England (21.4%; 95% confidence)' / 'similar to England (21.4%)'."""
     label = str(row.get(f"vs_{prefix}", compare.NOT_COMPARED) or compare.NOT_COMPARED)
     bench = format_value(row.get(f"{prefix}_value"), str(row.get("unit", "") or ""))
@@ -114,18 +115,23 @@ def series_labels(frame: pd.DataFrame) -> pd.Series:
     return labels
 
 
-def _value_in(row: pd.Series, unit: str | None = None) -> str:
+def _value_in(row: Mapping[str, Any], unit: str | None = None) -> str:
     unit = str(row.get("unit", "") or "") if unit is None else unit
     return f"{format_value(row.get('value'), unit)} in {row.get('period')}"
 
 
 def _order(frame: pd.DataFrame, level_column: str | None = None) -> pd.DataFrame:
-    work = frame.assign(_level=frame[level_column].fillna(0) if level_column else 0,
-                        _domain=frame["domain"].fillna("").astype(str), _name=frame["name"].fillna("").astype(str),
-                        _sex=frame["sex"].fillna("").astype(str))
-    work = work.sort_values(["_level", "_domain", "_name", "_sex"], ascending=[False, True, True, True],
-                            kind="stable")
-    return work.drop(columns=["_level", "_domain", "_name", "_sex"])
+    """``frame`` most significant first (``level_column``, e.g. 99.8 before 95), then by domain,
+    indicator name and sex (a stable sort: ties keep their order)."""
+    if len(frame) < 2:
+        return frame.copy()
+
+    def rank(name: str) -> np.ndarray:  # each string's place in sorted order
+        return pd.factorize(frame[name].fillna("").astype(str).to_numpy(dtype=object), sort=True)[0]
+
+    level = pd.to_numeric(frame[level_column], errors="coerce").fillna(0).to_numpy(dtype=float) \
+        if level_column else np.zeros(len(frame))
+    return frame.iloc[np.lexsort((rank("sex"), rank("name"), rank("domain"), -level))]
 
 
 def _region_place(profile: AreaProfile) -> str:
@@ -160,21 +166,28 @@ def _period_range(rows: pd.DataFrame) -> str:
     return f" (latest data for each indicator, {first} to {last})" if first != last else f" (data for {first})"
 
 
-def _trend_phrase(row: pd.Series) -> str:
+def _trend_phrase(row: Mapping[str, Any]) -> str:
     trend = str(row.get("trend", "") or "")
     return trend[0].lower() + trend[1:] if trend else ""
 
 
-def _first_of_trend(profile: AreaProfile, row: pd.Series) -> pd.Series | None:
-    """The oldest of the trend's points (the series' ``TREND_POINTS``-th latest point up to the row)."""
+def _trend_starts(profile: AreaProfile, rows: pd.DataFrame) -> list[dict[str, Any] | None]:
+    """For each row, the oldest of its trend's points (``period``, ``period_sort``, ``value``): its
+    series' ``TREND_POINTS``-th latest point up to the row's period (None when the series has fewer
+    points)."""
     ts = profile.time_series
-    if ts.empty:
-        return None
-    series = ts[(ts["indicator_id"] == row["indicator_id"]) & (ts["sex"] == row["sex"]) & (ts["age"] == row["age"])
-                & (ts["period_sort"] <= row["period_sort"])].sort_values("period_sort", kind="stable")
-    if len(series) < compare.TREND_POINTS:
-        return None
-    return series.iloc[-compare.TREND_POINTS]
+    if ts.empty or rows.empty:
+        return [None] * len(rows)
+    keys = ["indicator_id", "sex", "age"]
+    ts = ts.loc[ts["indicator_id"].isin(rows["indicator_id"]).to_numpy(), [*keys, "period", "period_sort", "value"]]
+    wanted = rows[keys].assign(_upto=rows["period_sort"].to_numpy(), _row=np.arange(len(rows)))
+    points = ts.merge(wanted, on=keys, how="inner")
+    points = points[(points["period_sort"] <= points["_upto"]).fillna(False).to_numpy()]
+    points = points.sort_values(["_row", "period_sort"], kind="stable")
+    back = points.groupby("_row", sort=False).cumcount(ascending=False).to_numpy()  # 0: the latest
+    first = points[back == compare.TREND_POINTS - 1]
+    found = dict(zip(first["_row"].tolist(), first.drop(columns=["_upto", "_row"]).to_dict("records"), strict=True))
+    return [found.get(i) for i in range(len(rows))]
 
 
 def _worse_than_england(profile: AreaProfile) -> pd.DataFrame:
@@ -236,18 +249,17 @@ def headlines(profile: AreaProfile) -> list[Bullet]:
     else:
         out.append(Bullet("concern", f"Areas of concern: {_plural(len(concern), 'indicator')} "
                                      f"{_are(len(concern))} significantly worse than England and getting worse."))
-        for _, row in concern.iterrows():
+        for row in concern.to_dict("records"):
             out.append(Bullet("concern", f"{_label(row)}: {_value_in(row)}, {_against(row, 'england', 'England')}, "
                                          f"and {_trend_phrase(row)} over the last {compare.TREND_POINTS} periods."))
-    for _, row in other_worse.iterrows():
+    for row in other_worse.to_dict("records"):
         out.append(Bullet("worse", f"{_label(row)}: {_value_in(row)}, {_against(row, 'england', 'England')}."))
 
     improving = _order(rows[rows["trend"].fillna("").str.endswith("getting better")])
     if improving.empty:
         out.append(Bullet("improving", f"No indicator shows a significant improvement over its last "
                                        f"{compare.TREND_POINTS} periods."))
-    for _, row in improving.iterrows():
-        start = _first_of_trend(profile, row)
+    for row, start in zip(improving.to_dict("records"), _trend_starts(profile, improving), strict=True):
         unit = str(row.get("unit", "") or "")
         change = (f"from {_value_in(start, unit)} to {_value_in(row)}" if start is not None else _value_in(row))
         out.append(Bullet("improving", f"Improving: {_label(row)}, {_trend_phrase(row)} {change}."))
@@ -262,7 +274,7 @@ def _life_expectancy(profile: AreaProfile) -> list[Bullet]:
         return []
     le = ind[ind["value_type"].fillna("") == "Life expectancy"]
     out: list[Bullet] = []
-    for _, row in le.sort_values(["indicator_id", "sex"], kind="stable").iterrows():
+    for row in le.sort_values(["indicator_id", "sex"], kind="stable").to_dict("records"):
         unit = str(row.get("unit", "") or "")
         england = format_value(row.get("england_value"), unit)
         diff = float(row["value"]) - float(row["england_value"]) if pd.notna(row["value"]) and pd.notna(
