@@ -534,3 +534,16 @@ def test_gallery_notebook_runs_under_papermill(store, tmp_path):
     assert not [o for o in outputs if o.get("output_type") == "error"]
     svgs = [o for o in outputs if "image/svg+xml" in o.get("data", {})]
     assert len(svgs) == 8  # every chart, as inline SVG (offline)
+
+
+def test_text_array_is_the_same_for_every_string_storage() -> None:
+    """Store strings (Arrow-backed) take a fast path: it must give what the general path gives."""
+    from jsna_lib.charts import _common
+
+    values = ["a", None, " b ", "", "\t c\u00a0", "d\n"]
+    expected = ["a", "", "b", "", "c", "d"]
+    for dtype in ("string[pyarrow]", "str", "string[python]", object):
+        series = pd.Series(values, dtype=dtype)
+        assert _common.text_array(series).tolist() == expected, dtype
+        assert _common.text_array(pd.Index(series)).tolist() == expected, dtype
+    assert _common.text_array(pd.Series([], dtype="string[pyarrow]")).tolist() == []
