@@ -77,6 +77,25 @@ def test_broad_groups_sum_their_bands_and_persons_rows_are_used_without_sexes():
     assert structure.loc[projection.ALL_AGES, "share"] == pytest.approx(100)
 
 
+def test_untidy_labels_fractions_and_rows_without_a_code_or_year():
+    # 2020, aged 0-14: males 0-4 10.25 + females 0-4 20.5 + "Under 1" (first age 0) 1.5 = 32.25;
+    # "\t85-89" (a tab: read the general way) is 85+ (4.125); "Unknown" is in no group, only in all
+    # ages: 32.25 + 4.125 + 7 = 43.375.  Rows without an area code or a year are left out (100 and
+    # 1000 would show in the totals otherwise).
+    rows = [(" e06000001 ", 2020, "Male", "0-4", 10.25), ("E06000001", 2020, "Female", "0-4", 20.5),
+            ("E06000001", 2020, "Male", "Under 1", 1.5), ("E06000001", 2020, "Female", "\t85-89", 4.125),
+            ("E06000001", 2020, "Male", "Unknown", 7.0), (None, 2020, "Male", "0-4", 100.0),
+            ("E06000001", None, "Female", "0-4", 1000.0)]
+    pop = pd.DataFrame(rows, columns=["area_code", "year", "sex", "age_band", "population"])
+    for frame in (pop, pop.astype({"area_code": "string", "sex": "string", "age_band": "string", "year": "Int64"})):
+        structure = projection.age_structure(frame).set_index("age_group")
+        assert structure["population"].to_dict() == {"0-14": 32.25, "85+": 4.125, projection.ALL_AGES: 43.375}
+        assert structure.loc["85+", "share"] == pytest.approx(100 * 4.125 / 43.375)
+        assert set(structure["area_code"]) == {"E06000001"} and set(structure["year"]) == {2020}
+        out = projection.project_population(frame)
+        assert out.loc[out["age_group"] == projection.ALL_AGES, "population"].tolist() == [43.375]
+
+
 def test_many_areas_at_once_equal_one_at_a_time_and_short_series_are_noted():
     rng = np.random.default_rng(7)
     frames = [population_rows(f"E0600000{i}", {2016 + k: 5000 * (1.01 + 0.01 * i) ** k * rng.uniform(0.98, 1.02)

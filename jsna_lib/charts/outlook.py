@@ -39,6 +39,21 @@ def _age_label(group: str) -> str:
     return f"Aged {group[:-1]} and over" if group.endswith("+") else f"Aged {group.replace('-', ' to ')}"
 
 
+def _json_rows(columns: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+    """Rows of equal-length arrays as JSON-ready dicts, as :func:`jsna_lib.charts._spec.records`
+    writes them (floats with missing → null, whole numbers as ints, text as is)."""
+    values = [_spec.json_floats(a) if a.dtype.kind == "f" else a.tolist() for a in columns.values()]
+    names = list(columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
+
+
+def _texts(values: np.ndarray, fmt: Any) -> np.ndarray:
+    """Each number of a float array formatted with ``fmt`` (e.g. ``"{:,.0f}".format``), as an object array."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = list(map(fmt, values.tolist()))
+    return out
+
+
 def population_chart(projection: pd.DataFrame, area_code: str | None = None, *, area_name: str = "",
                      level: float = 0.95, source: str | None = None, columns: int = 3, width: int = 170,
                      height: int = 120) -> _spec.Chart | None:
@@ -49,25 +64,34 @@ def population_chart(projection: pd.DataFrame, area_code: str | None = None, *, 
     ``projection`` is the output of :func:`jsna_lib.projection.project_population`; ``area_code``
     picks one area from it (all rows when None).
     """
-    rows = projection if area_code is None else projection[projection["area_code"] == str(area_code).upper()]
-    if not (rows["kind"] == "projected").any():
+    kind = projection["kind"].to_numpy(dtype=object)
+    if area_code is None:
+        rows = np.arange(len(projection))
+    else:
+        rows = np.flatnonzero(projection["area_code"].to_numpy(dtype=object, na_value=None) == str(area_code).upper())
+    kind = kind[rows]
+    is_projected = kind == "projected"
+    if not is_projected.any():
         return None
-    order = list(dict.fromkeys(rows["age_group"]))
-    observed = rows[rows["kind"] == "observed"]
-    last = observed.groupby("age_group")["year"].transform("max")
-    bridge = observed[observed["year"] == last]  # joins the dashed line to the last observed year
-    projected = pd.concat([bridge, rows[rows["kind"] == "projected"]], ignore_index=True).assign(kind="projected")
-    frame = pd.concat([observed, projected], ignore_index=True)
+    codes, order = pd.factorize(projection["age_group"].to_numpy(dtype=object)[rows], use_na_sentinel=False)
+    order = order.tolist()
+    year = projection["year"].to_numpy()[rows]
+    observed = np.flatnonzero(kind == "observed")
+    last = np.full(len(order), np.nan)
+    np.fmax.at(last, codes[observed], year[observed].astype(float))
+    bridge = observed[year[observed] == last[codes[observed]]]  # joins the dashed line to the last observed year
+    take = np.concatenate([observed, bridge, np.flatnonzero(is_projected)])
+    projected = np.r_[np.zeros(len(observed), dtype=bool), np.ones(len(take) - len(observed), dtype=bool)]
     labels = {g: _age_label(g) for g in order}
-    is_projected = (frame["kind"] == "projected").to_numpy()
-    frame = frame.assign(
-        panel=frame["age_group"].map(labels),
-        value_text=frame["population"].map("{:,.0f}".format),
-        interval_text=np.where(is_projected,
-                               frame["lower"].map("{:,.0f}".format) + " to " + frame["upper"].map("{:,.0f}".format),
-                               "–"),
-        series=np.where(is_projected, _PROJECTED, _OBSERVED))
-    frame = frame[["panel", "year", "kind", "population", "lower", "upper", "value_text", "interval_text", "series"]]
+    population, lower, upper = (projection[name].to_numpy(dtype=float)[rows][take]
+                                for name in ("population", "lower", "upper"))
+    fmt = "{:,.0f}".format
+    interval = np.full(len(take), "–", dtype=object)
+    interval[projected] = _texts(lower[projected], fmt) + " to " + _texts(upper[projected], fmt)
+    frame = {"panel": np.array([labels[g] for g in order], dtype=object)[codes[take]], "year": year[take],
+             "kind": np.where(projected, "projected", "observed").astype(object), "population": population,
+             "lower": lower, "upper": upper, "value_text": _texts(population, fmt), "interval_text": interval,
+             "series": np.where(projected, _PROJECTED, _OBSERVED).astype(object)}
 
     tooltip = _spec.tooltip(("panel", "Age group"), ("year", "ordinal", "Year"), ("series", " "),
                             ("value_text", "Population"), ("interval_text", f"{level:.0%} prediction interval"))
@@ -97,7 +121,7 @@ def population_chart(projection: pd.DataFrame, area_code: str | None = None, *, 
     title = f"Population by broad age group{': ' + area_name if area_name else ''}"
     builder = _spec.SpecBuilder()
     return builder.finish({  # the data once, on the faceted layer
-        "data": builder.data(frame),
+        "data": builder.data(_json_rows(frame)),
         "facet": {"field": "panel", "type": "nominal", "sort": [labels[g] for g in order], "title": None,
                   "header": {"labelFontWeight": "bold", "labelFontSize": 11, "labelAnchor": "start"}},
         "spec": {"layer": [band, lines, points], "width": width, "height": height},
@@ -128,44 +152,49 @@ def _series_positions(columns: dict[str, np.ndarray], indicator_id: int, sex: st
     return hits[same]
 
 
-_PANEL_COLUMNS = ["period", "year", "kind", "value", "lower_95", "upper_95", "trend", "trend_lower_95",
-                  "trend_upper_95", "series", "value_text", "interval_text", "trend_text", "band"]
-
-
 def _panels(builder: _spec.SpecBuilder, projection: pd.DataFrame, series: list[tuple[int, Any, Any]], *,
             source: str | None, decimals: int, width: int, height: int) -> list[dict[str, Any]]:
     """The layered spec of :func:`indicator_chart` for each ``(indicator_id, sex, age)`` of
     ``series`` (their datasets registered in ``builder``). The rows of all the series are
-    formatted together and turned into JSON rows once."""
+    taken and formatted together, as arrays, and turned into JSON rows once."""
     columns = {name: projection[name].to_numpy(dtype=object) for name in ("area_code", "sex", "age")}
     columns["indicator_id"] = pd.to_numeric(projection["indicator_id"]).to_numpy()
     positions = [_series_positions(columns, *key) for key in series]
     sizes = [len(part) for part in positions]
-    rows = projection.iloc[np.concatenate(positions)].reset_index(drop=True)
+    rows = np.concatenate(positions)
     panel = np.repeat(np.arange(len(positions)), sizes)
-    observed = rows["kind"] == "observed"
-    last_observed = rows["year"].where(observed).groupby(panel).transform("max")
+    kind = projection["kind"].to_numpy(dtype=object)[rows]
+    year = projection["year"].to_numpy()[rows]
+    observed = kind == "observed"
+    last_observed = np.full(len(positions), np.nan)
+    np.fmax.at(last_observed, panel[observed], year[observed].astype(float))
+    number = {name: projection[name].to_numpy(dtype=float)[rows]
+              for name in ("value", "lower_95", "upper_95", "trend", "trend_lower_95", "trend_upper_95")}
     fmt = f"{{:,.{decimals}f}}".format
-    frame = rows.assign(
-        series=np.where(rows["kind"] == "projected", _PROJECTED, _OBSERVED),
-        value_text=rows["value"].map(fmt),
-        interval_text=rows["lower_95"].map(fmt) + " to " + rows["upper_95"].map(fmt),
-        trend_text=rows["trend"].map(fmt),
-        band=rows["year"] >= last_observed)[_PANEL_COLUMNS]
-    values = _spec.records(frame)
+    frame = {"period": projection["period"].to_numpy(dtype=object)[rows], "year": year, "kind": kind, **number,
+             "series": np.where(kind == "projected", _PROJECTED, _OBSERVED).astype(object),
+             "value_text": _texts(number["value"], fmt),
+             "interval_text": _texts(number["lower_95"], fmt) + " to " + _texts(number["upper_95"], fmt),
+             "trend_text": _texts(number["trend"], fmt), "band": year >= last_observed[panel]}
+    values = _json_rows(frame)
+    info = {name: projection[name].to_numpy(dtype=object)[rows] for name in ("name", "unit", "sex", "age")}
     stops = np.cumsum(sizes).tolist()
-    return [_panel_spec(builder, key[0], rows.iloc[stop - size], frame.iloc[stop - size:stop],
-                        values[stop - size:stop], source=source, width=width, height=height)
-            for key, size, stop in zip(series, sizes, stops, strict=True)]
+    panels = []
+    for key, size, stop in zip(series, sizes, stops, strict=True):
+        first = {name: column[stop - size] for name, column in info.items()}
+        part = slice(stop - size, stop)
+        periods = list(dict.fromkeys(frame["period"][part][np.argsort(year[part], kind="stable")].tolist()))
+        panels.append(_panel_spec(builder, key[0], first, periods, values[part], source=source, width=width,
+                                  height=height))
+    return panels
 
 
-def _panel_spec(builder: _spec.SpecBuilder, indicator_id: int, first: pd.Series, frame: pd.DataFrame,
+def _panel_spec(builder: _spec.SpecBuilder, indicator_id: int, first: dict[str, Any], periods: list[Any],
                 values: list[dict[str, Any]], *, source: str | None, width: int, height: int) -> dict[str, Any]:
-    """One series' layers: ``first`` is its first projection row, ``frame`` the drawn columns and
-    ``values`` the same as JSON rows."""
+    """One series' layers: ``first`` holds its first projection row's ``name``, ``unit``, ``sex``
+    and ``age``, ``periods`` its periods in order of year and ``values`` its JSON rows."""
     name = str(first["name"] or f"Indicator {indicator_id}")
     unit = str(first["unit"] or "")
-    periods = list(dict.fromkeys(frame.sort_values("year", kind="stable")["period"]))
     tooltip = _spec.tooltip(("period", "Period"), ("series", " "),
                             ("value_text", f"Value{' (' + unit + ')' if unit else ''}"),
                             ("interval_text", "95% interval"), ("trend_text", "Trend line"))
@@ -229,13 +258,18 @@ def indicator_charts(projection: pd.DataFrame, keys: pd.DataFrame, *, limit: int
     None when no series was projected."""
     if projection.empty or keys.empty:
         return None
-    projected = projection[projection["kind"] == "projected"][["indicator_id", "sex", "age"]].drop_duplicates()
-    wanted = keys[["indicator_id", "sex", "age"]].astype({"indicator_id": "int64"}).merge(
-        projected.astype({"indicator_id": "int64"}), on=["indicator_id", "sex", "age"], how="inner").head(limit)
-    if wanted.empty:
+    # The keys' series that were projected, in the keys' order (an inner join on indicator, sex and age).
+    is_projected = projection["kind"].to_numpy(dtype=object) == "projected"
+    projected = set(zip(pd.to_numeric(projection["indicator_id"]).to_numpy()[is_projected].astype("int64").tolist(),
+                        projection["sex"].to_numpy(dtype=object)[is_projected].tolist(),
+                        projection["age"].to_numpy(dtype=object)[is_projected].tolist(), strict=True))
+    wanted = zip(keys["indicator_id"].astype("int64").tolist(), keys["sex"].tolist(), keys["age"].tolist(),
+                 strict=True)
+    series = [key for key in wanted if isinstance(key[1], str) and isinstance(key[2], str) and key in projected]
+    series = series[:limit]
+    if not series:
         return None
     builder = _spec.SpecBuilder()
-    series = [(int(r.indicator_id), r.sex, r.age) for r in wanted.itertuples(index=False)]
     panels = _panels(builder, projection, series, source=None, decimals=1, width=width, height=height)
     rows = [{"hconcat": panels[i:i + columns], "spacing": 28} for i in range(0, len(panels), columns)]
     subtitle = [f"{area_name + ': ' if area_name else ''}published values (points, whiskers: 95% confidence "

@@ -6,6 +6,7 @@ The Vega-Lite spec is written directly as a dict (see :mod:`jsna_lib.charts._spe
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -18,12 +19,66 @@ MALE_COLOUR = "#2F6EA5"
 FEMALE_COLOUR = "#C8506E"
 
 
+_FIRST_NUMBER = re.compile(r"[0-9]+")
+
+
 def band_order(bands: pd.Series) -> list[str]:
     """Age bands youngest first, by their first number ("0-4", "5-9", ..., "90+"; "<1" first)."""
-    labels = pd.Series(pd.unique(c.text(bands)))
-    start = pd.to_numeric(labels.str.extract(r"(\d+)", expand=False), errors="coerce")
-    start = start.where(~labels.str.startswith(("<", "under", "Under")), -1)
-    return list(labels.iloc[np.lexsort((labels.to_numpy(), start.fillna(1e9).to_numpy()))])
+    labels = pd.unique(c.text(bands).to_numpy(dtype=object))
+    start = np.array([-1.0 if label.startswith(("<", "under", "Under"))
+                      else float(found.group(0)) if (found := _FIRST_NUMBER.search(label)) else 1e9
+                      for label in labels.tolist()], dtype=float)
+    return list(labels[np.lexsort((labels, start))])
+
+
+def _distinct_text(column: pd.Series, upper: bool = False) -> np.ndarray:
+    """``c.text(column)`` (upper-cased if ``upper``) as an object array, worked out once per distinct value."""
+    codes, distinct = pd.factorize(column)
+    text = np.append(c.text_array(distinct), "").astype(object)  # missing ("") last: code -1
+    if upper:
+        text = np.array([value.upper() for value in text.tolist()], dtype=object)
+    return text[codes]
+
+
+def _floats(column: pd.Series) -> np.ndarray:
+    """``c.numbers(column)`` as an array (numeric columns read directly)."""
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        return column.to_numpy(dtype=float, na_value=np.nan)
+    return c.numbers(column).to_numpy()
+
+
+def _sums(area: np.ndarray, sex: np.ndarray, band: np.ndarray, population: np.ndarray
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Population summed by area, sex and age band, sorted by them (``groupby(...).sum()``), and
+    each row's area total: (area, sex, band, population, total)."""
+    parts = [pd.factorize(values, sort=True) for values in (area, sex, band)]
+    key = (parts[0][0] * len(parts[1][1]) + parts[1][0]) * len(parts[2][1]) + parts[2][0]
+    unique, inverse = np.unique(key, return_inverse=True)
+    values = population[~np.isnan(population)]
+    if not (np.array_equal(values, np.trunc(values)) and np.abs(values).sum() < 2 ** 53):
+        # Fractions: pandas' own (compensated) sums, whose result can depend on the order of adding.
+        rows = pd.DataFrame({"area_code": area, "sex": sex, "age_band": band, "population": population})
+        rows = rows.groupby(["area_code", "sex", "age_band"], as_index=False)["population"].sum()
+        total = rows.groupby("area_code")["population"].transform("sum")
+        return (rows["area_code"].to_numpy(dtype=object), rows["sex"].to_numpy(dtype=object),
+                rows["age_band"].to_numpy(dtype=object), rows["population"].to_numpy(dtype=float),
+                total.to_numpy(dtype=float))
+    # Whole numbers: every partial sum is exact, so bincount gives the same sums.
+    sums = np.bincount(inverse, weights=np.where(np.isnan(population), 0.0, population), minlength=len(unique))
+    n_sex, n_band = len(parts[1][1]), len(parts[2][1])
+    area_of = unique // (n_sex * n_band)
+    total = np.bincount(area_of, weights=sums)[area_of]
+    areas, sexes, bands = (np.asarray(distinct, dtype=object) for _, distinct in parts)
+    return areas[area_of], sexes[unique // n_band % n_sex], bands[unique % n_band], sums, total
+
+
+def _json_rows(columns: dict[str, Any], n: int) -> list[dict[str, Any]]:
+    """Rows of arrays (or one value for every row) as JSON-ready dicts, as
+    :func:`jsna_lib.charts._spec.records` writes them (floats with missing → null)."""
+    values = [_spec.json_floats(v) if isinstance(v, np.ndarray) and v.dtype.kind == "f"
+              else v.tolist() if isinstance(v, np.ndarray) else [v] * n for v in columns.values()]
+    names = list(columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
 
 
 def population_pyramid(population: Any, area: str | None = None, *, comparator: str | None = c.ENGLAND,
@@ -59,53 +114,58 @@ def population_pyramid(population: Any, area: str | None = None, *, comparator: 
                              f"{', '.join(present[:8])})")
         area = present[0]
     c.require(frame, ["area_code", "sex", "age_band", "population"], "population_pyramid")
-    codes = c.text(frame["area_code"]).str.upper()
-    sex = c.text(frame["sex"])
+    # Codes and sexes as text, each distinct value converted once.
+    codes = _distinct_text(frame["area_code"], upper=True)
+    sex = _distinct_text(frame["sex"])
+    by_sex = (sex == "Male") | (sex == "Female")
     area = str(area).strip().upper()
-    mine = frame[((codes == area) & sex.isin(["Male", "Female"])).to_numpy()]
-    if mine.empty:
+    mine = (codes == area) & by_sex
+    if not mine.any():
         raise ValueError(f"population_pyramid: no Male/Female population rows for area {area}")
+    keep = by_sex
     if "year" in frame.columns:
-        years = c.numbers(mine["year"])
-        year = int(years.max()) if year is None else int(year)
+        all_years = _floats(frame["year"])
+        years = all_years[mine]
+        year = int(pd.Series(years).max()) if year is None else int(year)
         if not (years == year).any():
             raise ValueError(f"population_pyramid: no {year} population for {area}; it has "
-                             f"{', '.join(str(int(y)) for y in sorted(years.dropna().unique()))}")
-    keep_year = (c.numbers(frame["year"]) == year).to_numpy() if "year" in frame.columns else True
+                             f"{', '.join(str(int(y)) for y in sorted(pd.Series(years).dropna().unique()))}")
+        keep = keep & (all_years == year)
     wanted = [area] + ([str(comparator).strip().upper()] if comparator else [])
-    rows = frame[(codes.isin(wanted) & sex.isin(["Male", "Female"])).to_numpy() & keep_year].copy()
-    rows["area_code"] = c.text(rows["area_code"]).str.upper().to_numpy()
-    rows["sex"] = c.text(rows["sex"]).to_numpy()
-    rows["age_band"] = c.text(rows["age_band"]).to_numpy()
-    rows["population"] = c.numbers(rows["population"]).to_numpy()
-    rows = rows.groupby(["area_code", "sex", "age_band"], as_index=False)["population"].sum()
-    total = rows.groupby("area_code")["population"].transform("sum")
-    rows["percent"] = rows["population"] / total * 100
-    rows["signed"] = np.where(rows["sex"] == "Male", -rows["percent"], rows["percent"])
-    rows["area_name"] = c.area_names(rows["area_code"], frame, names).to_numpy()
-    rows["sex_label"] = np.where(rows["sex"] == "Male", "Males", "Females")
-    rows["percent_text"] = c.fmt(rows["percent"], 1).to_numpy() + "%"
-    rows["population_text"] = c.fmt(rows["population"], 0).to_numpy()
-    comp_rows = rows[rows["area_code"] != area]
-    area_rows = rows[rows["area_code"] == area]
+    at = np.flatnonzero(keep & np.isin(codes, np.array(wanted, dtype=object)))
+    row_area, row_sex, row_band, row_population, total = _sums(
+        codes[at], sex[at], _distinct_text(frame["age_band"])[at],
+        _floats(frame["population"])[at])
+    percent = row_population / total * 100
+    shown = list(dict.fromkeys([area, *wanted[1:]]))
+    display = dict(zip(shown, c.area_names(pd.Series(shown), frame, names).tolist(), strict=True))
+    area_name = display[area]
+    is_area = row_area == area
+    comp_rows, area_rows = np.flatnonzero(~is_area), np.flatnonzero(is_area)
     missing_comparator = None
-    if comparator and comp_rows.empty:
+    if comparator and not len(comp_rows):
         missing_comparator = f"no population for the comparator {comparator} in the data"
         comparator = None
-    order = band_order(rows["age_band"])[::-1]  # oldest at the top
-    limit = float(np.ceil(rows["percent"].max() + 0.5)) if len(rows) else 1.0
+    order = band_order(pd.Series(row_band, dtype=object))[::-1]  # oldest at the top
+    limit = float(np.ceil(np.nanmax(percent) + 0.5)) if len(percent) else 1.0
     x_scale = {"domain": [-limit, limit], "nice": False}
     x = _spec.field("signed", "quantitative", title="% of the total population", scale=x_scale,
                     axis={"labelExpr": "abs(datum.value) + '%'", "tickCount": 8, "grid": True})
     y = _spec.field("age_band", "nominal", sort=order, title="Age band", axis={"labelFontSize": theme.SMALL},
                     scale={"paddingInner": 0.12})
-    area_name = c.area_names(pd.Series([area]), frame, names).iloc[0]
     tooltip = _spec.tooltip(("area_name", "Area"), ("sex_label", "Sex"), ("age_band", "Age band"),
                             ("population_text", "Population"), ("percent_text", "% of the area's population"),
                             ("year", "Year"))
-    cols = ["area_name", "sex_label", "age_band", "signed", "population_text", "percent_text"]
+    # The drawn rows as JSON (text stripped, as charts._common.clean_for_json leaves it).
+    stripped = dict(zip(display, c.text_array(pd.Series(list(display.values()))).tolist(), strict=True))
+    columns = {"area_name": np.where(is_area, stripped[area], stripped[wanted[-1]]).astype(object),
+               "sex_label": np.where(row_sex == "Male", "Males", "Females").astype(object), "age_band": row_band,
+               "signed": np.where(row_sex == "Male", -percent, percent),
+               "population_text": c.fmt_array(row_population, 0),
+               "percent_text": c.fmt_array(percent, 1) + "%"}
     builder = _spec.SpecBuilder()
-    area_data = c.clean_for_json(area_rows[cols].assign(year=str(year)))
+    area_data = _json_rows({name: v[area_rows] for name, v in columns.items()} | {"year": str(year)},
+                           len(area_rows))
     bars = {"data": builder.data(area_data), "mark": {"type": "bar"},
             "encoding": {"x": x, "y": y, "tooltip": tooltip,
                          "color": _spec.field("sex_label", "nominal", title=area_name,
@@ -114,8 +174,10 @@ def population_pyramid(population: Any, area: str | None = None, *, comparator: 
                                               legend=c.legend_spec(area_name, columns=3))}}
     layers: list[dict[str, Any]] = [bars]
     if comparator:
-        comp_name = c.area_names(pd.Series([str(comparator).upper()]), frame, names).iloc[0]
-        comp_data = c.clean_for_json(comp_rows[cols].assign(year=str(year), outline=comp_name))
+        comp_name = display[str(comparator).strip().upper()]
+        comp_data = _json_rows({name: v[comp_rows] for name, v in columns.items()}
+                               | {"year": str(year), "outline": stripped[str(comparator).strip().upper()]},
+                               len(comp_rows))
         layers.append({"data": builder.data(comp_data), "mark": {"type": "bar", "fill": None, "strokeWidth": 1.4},
                        "encoding": {"x": x, "y": y, "tooltip": tooltip,
                                     "stroke": _spec.field("outline", "nominal",
@@ -131,7 +193,7 @@ def population_pyramid(population: Any, area: str | None = None, *, comparator: 
                                     "text": _spec.field("text", "nominal")}})
     subtitle = c.caption(f"Mid-year {year}" if year else None,
                          "bars: % of the area's population (males and females together)",
-                         f"outline: {c.area_names(pd.Series([str(comparator).upper()]), frame, names).iloc[0]}"
+                         f"outline: {display[str(comparator).strip().upper()]}"
                          if comparator else missing_comparator, source=source or "population table of the data store")
     return builder.finish({"layer": layers, "resolve": {"scale": {"color": "independent", "stroke": "independent"}},
                            "width": width, "height": bar_height * len(order),
