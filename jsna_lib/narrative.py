@@ -449,8 +449,13 @@ def key_indicators(profile: AreaProfile, limit: int = 6) -> pd.DataFrame:
              (le, "life expectancy"),
              (_order(rows[trend.str.endswith("getting worse")]), "getting worse"),
              (_order(rows[trend.str.endswith("getting better")]), "getting better")]
-    chosen = pd.concat([p.assign(reason=r) for p, r in parts if len(p)], ignore_index=True) if any(
-        len(p) for p, _ in parts) else rows.iloc[:0].assign(reason="")
+    # Every part is a selection of ``rows`` (same index labels): the first reason of each indicator
+    # line, in the order of the parts, picked by label and taken from ``rows`` once.
+    labels = np.concatenate([p.index.to_numpy() for p, _ in parts])
+    reasons = np.concatenate([np.full(len(p), r, dtype=object) for p, r in parts])
+    line = rows.loc[labels, ["indicator_id", "sex", "age"]].astype(object)
+    first = ~line.duplicated().to_numpy()
+    chosen = rows.loc[labels[first]].assign(reason=reasons[first]).head(limit)
     if chosen.empty:  # nothing stands out: the series with most values (to project), compared ones first
         ts = profile.time_series
         points = ts.groupby(["indicator_id", "sex", "age"]).size().rename("_points").reset_index() if len(
@@ -460,7 +465,7 @@ def key_indicators(profile: AreaProfile, limit: int = 6) -> pd.DataFrame:
                                _compared=ranked["vs_england"].fillna(compare.NOT_COMPARED) == compare.NOT_COMPARED)
         ranked = ranked.sort_values(["_points", "_compared"], kind="stable")
         chosen = ranked.drop(columns=["_points", "_compared"]).assign(reason="indicator in this store")
-    chosen = chosen.drop_duplicates(["indicator_id", "sex", "age"]).head(limit)
+        chosen = chosen.drop_duplicates(["indicator_id", "sex", "age"]).head(limit)
     return chosen.reset_index(drop=True)
 
 

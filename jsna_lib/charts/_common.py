@@ -236,13 +236,17 @@ def area_names(codes: pd.Series, data: pd.DataFrame | None = None, names: Any = 
     """Display name per area code: ``names`` (see :func:`names_mapping`), else the data's
     ``area_name``, else the code ("England" for E92000001)."""
     codes = text(codes)
+    mapping = names_mapping(names)
+    if mapping:  # names given for every code: the data need not be searched
+        given = [mapping.get(code.upper(), "") for code in dict.fromkeys(codes)]
+        if all(given):
+            return codes.str.upper().map(mapping).astype(str)
     out = pd.Series([""] * len(codes), index=codes.index, dtype=object)
     if isinstance(data, pd.DataFrame) and "area_name" in data.columns and "area_code" in data.columns:
         lookup = pd.Series(text(data["area_name"]).to_numpy(), index=text(data["area_code"]).to_numpy())
         lookup = lookup[lookup != ""]
         lookup = lookup[~lookup.index.duplicated()]
         out = codes.map(lookup).fillna("")
-    mapping = names_mapping(names)
     if mapping:
         mapped = codes.str.upper().map(mapping).fillna("")
         out = mapped.where(mapped != "", out)
