@@ -17,14 +17,20 @@ repository or ``notebooks/``), and derives from a profile: the deprivation score
 index of inequality of every deprivation breakdown (:func:`inequality_summary`), male/female
 differences (:func:`sex_differences`), the population history (:func:`population_history`) and
 the region's areas and their comparison rows (:func:`region_areas`, :func:`region_comparisons`).
+
+What is the same for every area of a store (the cleaned areas table, the indicator metadata,
+England's breakdowns and their slope index of inequality) is computed once per process and store
+content (:func:`_per_store`, keyed by the store's folder and its tables' sha256) and handed out as
+copies; :func:`warm` fills it, e.g. in ``jsna batch``'s kernel template before it forks kernels.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -33,7 +39,7 @@ from . import compare, palette
 
 __all__ = ["AreaProfile", "area_names", "area_profile", "deprivation_rank", "deprivation_score", "in_county",
            "inequality_summary", "one_age_per_indicator", "open_store", "population_history", "region_areas",
-           "region_comparisons", "sex_differences", "wider_domains"]
+           "region_comparisons", "sex_differences", "warm", "wider_domains"]
 
 _INDICATOR_META = ["name", "domain", "value_type", "unit", "multiplier", "polarity", "comparator_method",
                    "definition", "source"]
@@ -91,8 +97,93 @@ class AreaProfile:
         return ind[persons | ~has_persons].reset_index(drop=True)
 
 
+# ----------------------------------------------------------------------------- per-store cache
+_T = TypeVar("_T")
+#: What is the same for every area of a store (the cleaned areas table, the indicator metadata,
+#: England's breakdowns ...), computed once per process by :func:`_per_store`. Keyed by what it
+#: is, the store's folder and the sha256 of every table it is made from (from the manifest, as
+#: the in-memory tables of :func:`jsna_lib.store.preload` are), so a rewritten table is a new key
+#: and never meets a result made from its old contents.
+_STORE_CACHE: dict[tuple[Any, ...], Any] = {}
+#: At most this many results are held (the oldest goes first): a few stores' worth.
+_STORE_CACHE_SIZE = 64
+_MISSING = object()
+
+
+def _store_key(store: Any, tables: Sequence[str]) -> tuple[Any, ...] | None:
+    """(store folder, (table, sha256) ...) for ``tables``; an absent table is keyed as absent.
+    None (do not cache) when a present table has no checksum in the manifest."""
+    entries = store.manifest.get("tables", {})
+    parts: list[Any] = [str(Path(store.path).resolve())]
+    for name in tables:
+        entry = entries.get(name)
+        sha = None if entry is None else entry.get("sha256")
+        if entry is not None and not sha:
+            return None
+        parts.append((name, sha))
+    return tuple(parts)
+
+
+def _handout(value: _T) -> _T:
+    """A cached frame or series as a shallow copy: copy-on-write (pandas >= 3) means a caller who
+    changes it changes its own copy, never the cache. Other cached values are immutable."""
+    if isinstance(value, pd.DataFrame | pd.Series):
+        return value.copy(deep=False)  # type: ignore[return-value]
+    return value
+
+
+def _per_store(store: Any, what: Any, tables: Sequence[str], make: Callable[[], _T]) -> _T:
+    """``make()`` for ``store``, computed once per store content and process.
+
+    ``what`` names the result and ``tables`` are the store tables it is made from: the key is
+    ``what``, the store's folder and those tables' sha256 (:func:`_store_key`), so a store whose
+    tables changed (rewritten, re-imported) gets a fresh result. ``make`` must depend on nothing
+    else. Frames are handed out as shallow copies (:func:`_handout`); other results must be
+    immutable (tuples, read-only mappings). Without checksums nothing is cached.
+    """
+    key = _store_key(store, tables)
+    if key is None:
+        return make()
+    key = (what, *key)
+    found = _STORE_CACHE.get(key, _MISSING)
+    if found is _MISSING:
+        found = make()
+        while len(_STORE_CACHE) >= _STORE_CACHE_SIZE:
+            _STORE_CACHE.pop(next(iter(_STORE_CACHE)))
+        _STORE_CACHE[key] = found
+    return _handout(found)  # type: ignore[arg-type]
+
+
+def warm(store: Any) -> int:
+    """Fill this process's cache of what every area's profile of ``store`` (a
+    :class:`jsna_lib.store.Store`, or its folder as for :func:`open_store`) shares, so that the
+    profiles made after (in this process or in processes forked from it, as ``jsna batch``'s
+    kernels are) skip that work: the cleaned areas table and its look-ups, the indicator
+    metadata, England's inequality breakdowns and their slope index of inequality
+    (:func:`inequality_summary` with the default repetitions and seed). Results are keyed by the
+    store's folder and tables' sha256, so a changed store is never served stale results; best
+    after :func:`jsna_lib.store.preload` (the tables are then read from memory).
+    Returns the number of cached results."""
+    if not hasattr(store, "manifest"):
+        store = open_store(store)
+    _store_areas(store)
+    _area_lookup(store)
+    _indicator_meta(store)
+    if store.has("values"):
+        england = _england_breakdowns(store)
+        if len(england):
+            _summary_of(england, compare.ENGLAND, SII_REPETITIONS, SII_SEED)
+    return len(_STORE_CACHE) + sum(len(held) for held in _SUMMARIES.values())
+
+
 # ----------------------------------------------------------------------------- area resolution
 def _store_areas(store: Any) -> pd.DataFrame:
+    """The store's areas table (else the reference geography's) with text columns cleaned
+    (``area_code`` upper case); computed once per store (:func:`_per_store`), a copy each call."""
+    return _per_store(store, "areas", ("areas",), lambda: _clean_areas(store))
+
+
+def _clean_areas(store: Any) -> pd.DataFrame:
     if store.has("areas"):
         areas = store.read("areas")
     else:
@@ -108,12 +199,44 @@ def _store_areas(store: Any) -> pd.DataFrame:
     return areas
 
 
+@dataclass(frozen=True)
+class _AreaLookup:
+    """Row positions of each area code in :func:`_store_areas`, the name of its first row, and
+    the text columns as (read-only) object arrays."""
+
+    positions: Any  # read-only {code: row positions}
+    names: Any  # read-only {code: name}
+    columns: Any  # read-only {column: read-only object array}
+
+
+def _area_lookup(store: Any) -> _AreaLookup:
+    """The :class:`_AreaLookup` of the store's areas, once per store."""
+    from types import MappingProxyType
+
+    def make() -> _AreaLookup:
+        areas = _store_areas(store)
+        codes = areas["area_code"].to_numpy(dtype=object)
+        positions = pd.Series(np.arange(len(codes))).groupby(codes, sort=False).indices if len(codes) else {}
+        first = dict(zip(codes[::-1], areas["area_name"].to_numpy(dtype=object)[::-1], strict=True))
+        columns = {}
+        for column in ("area_code", "area_name", "area_type", "parent_code", "region_code"):
+            columns[column] = areas[column].to_numpy(dtype=object, copy=True)
+            columns[column].flags.writeable = False
+        for found in positions.values():
+            found.flags.writeable = False
+        return _AreaLookup(MappingProxyType(dict(positions)), MappingProxyType(first), MappingProxyType(columns))
+
+    return _per_store(store, "area_lookup", ("areas",), make)
+
+
 def _resolve_area(store: Any, areas: pd.DataFrame, code_or_name: str, area_type: str | None) -> pd.Series:
-    """The area's row in the store's areas table; raises an error suggesting close matches."""
+    """The area's row in the store's areas table (``areas``, :func:`_store_areas`); raises an
+    error suggesting close matches."""
     if not isinstance(code_or_name, str) or not code_or_name.strip():
         raise ValueError("area_profile: give an area code, e.g. 'E08000025'")
     query = code_or_name.strip()
-    rows = areas[areas["area_code"] == query.upper()]
+    found = _area_lookup(store).positions.get(query.upper())
+    rows = areas.take(found) if found is not None else areas.iloc[:0]
     if rows.empty:
         named = areas[areas["area_name"].str.lower() == query.lower()]
         rows = named if not named.empty else rows
@@ -124,10 +247,11 @@ def _resolve_area(store: Any, areas: pd.DataFrame, code_or_name: str, area_type:
         if typed.empty:
             raise ValueError(f"area_profile: {query} is a {' and '.join(rows['area_type'])}, not a {area_type}")
         rows = typed
-    # A unitary is both a UTLA and an LTLA: like the geography module, take its UTLA row.
-    order = {"utla": 0, "ltla": 1}
-    rows = rows.assign(_o=rows["area_type"].map(order).fillna(2)).sort_values("_o", kind="stable")
-    return rows.iloc[0].drop("_o")
+    # A unitary is both a UTLA and an LTLA: like the geography module, take its UTLA row (the
+    # first of the best ranked).
+    types = rows["area_type"].to_numpy(dtype=object, na_value="")
+    rank = np.where(types == "utla", 0, np.where(types == "ltla", 1, 2))
+    return rows.iloc[int(np.argmin(rank))]
 
 
 def _raise_unknown(store: Any, areas: pd.DataFrame, query: str) -> None:
@@ -149,9 +273,10 @@ def _raise_unknown(store: Any, areas: pd.DataFrame, query: str) -> None:
         f"import or fetch data for it first", query=query, suggestions=[str(found["area_code"])])
 
 
-def _name_of(areas: pd.DataFrame, code: str) -> str:
-    hit = areas.loc[areas["area_code"] == code, "area_name"]
-    return str(hit.iloc[0]) if len(hit) else code
+def _name_of(store: Any, code: str) -> str:
+    """The name of ``code`` in the store's areas table (its first row), else the code."""
+    name = _area_lookup(store).names.get(code)
+    return code if name is None else str(name)
 
 
 # ----------------------------------------------------------------------------- comparisons
@@ -168,12 +293,13 @@ def _comparator_spec(comparator: Any) -> compare.Benchmark:
 
 
 def _comparisons_for(store: Any, area: pd.Series, specs: list[compare.Benchmark]) -> tuple[pd.DataFrame, bool]:
-    """The area's comparison rows for ``specs`` (fast path when precomputed), and whether precomputed."""
+    """The area's comparison rows for ``specs`` (fast path when precomputed: the stored rows of
+    the area, which may hold other benchmarks too), and whether precomputed."""
     labels = [b.label for b in specs]
     if compare.comparisons_current(store):
         rows = compare.read_comparisons(store, area_code=str(area["area_code"]), area_type=str(area["area_type"]))
-        if not rows.empty and set(labels) <= set(rows["benchmark"].dropna()):
-            return rows[rows["benchmark"].isin(labels)].reset_index(drop=True), True
+        if not rows.empty and set(labels) <= set(pd.unique(rows["benchmark"].dropna().to_numpy(dtype=object))):
+            return rows, True
     values = store.read("values")
     indicators = store.read("indicators") if store.has("indicators") else None
     rows = compare.compare_values(values, indicators, compare._areas_for(store), area_type=str(area["area_type"]),
@@ -181,25 +307,94 @@ def _comparisons_for(store: Any, area: pd.Series, specs: list[compare.Benchmark]
     return rows, False
 
 
+_BASE_DROP = ["benchmark", "benchmark_code", "benchmark_value", "benchmark_method", "significance",
+              "significance_level", "significance_note"]
+_BLOCK = ["benchmark_code", "benchmark_value", "significance", "significance_level", "significance_note"]
+
+
+def _block_names(name: str) -> dict[str, str]:
+    """A benchmark's block columns as the wide frame names them (England's value is the rows' own)."""
+    names = {"benchmark_code": f"{name}_code", "benchmark_value": f"{name}_value", "significance": f"vs_{name}",
+             "significance_level": f"vs_{name}_level", "significance_note": f"vs_{name}_note"}
+    if name == "england":
+        del names["benchmark_value"]
+    return names
+
+
 def _wide(rows: pd.DataFrame, specs: list[compare.Benchmark]) -> pd.DataFrame:
     """One row per (indicator, sex, age, category, period): the England block plus each
-    benchmark's value, significance and level as ``<name>_value``, ``vs_<name>``, ``vs_<name>_level``."""
+    benchmark's value, significance and level as ``<name>_value``, ``vs_<name>``, ``vs_<name>_level``:
+    a left join of each benchmark's rows on the key (see :func:`_wide_columns` for when the rows
+    line up and no join is needed)."""
+    columns = _wide_columns(rows, specs)
+    if columns is not None:
+        return pd.DataFrame(columns)
     names = {b.label: name for b, name in zip(specs, ("england", "region", "comparator"), strict=False)}
-    base_label = specs[0].label
-    base = rows[rows["benchmark"] == base_label].drop(
-        columns=["benchmark", "benchmark_code", "benchmark_value", "benchmark_method", "significance",
-                 "significance_level", "significance_note"]).reset_index(drop=True)
-    key = ["indicator_id", "sex", "age", "category_type", "category", "period"]
+    labels = rows["benchmark"].to_numpy(dtype=object, na_value=None)
+    base = rows[labels == specs[0].label].drop(columns=_BASE_DROP).reset_index(drop=True)
     for label, name in names.items():
-        block = rows[rows["benchmark"] == label][[*key, "benchmark_code", "benchmark_value", "significance",
-                                                  "significance_level", "significance_note"]]
-        block = block.rename(columns={"benchmark_code": f"{name}_code", "benchmark_value": f"{name}_value",
-                                      "significance": f"vs_{name}", "significance_level": f"vs_{name}_level",
-                                      "significance_note": f"vs_{name}_note"})
-        if name == "england":
-            block = block.drop(columns=["england_value"])
-        base = base.merge(block, on=key, how="left")
+        rename = _block_names(name)
+        block = rows[labels == label][[*_KEY, *rename]].rename(columns=rename)
+        base = base.merge(block, on=_KEY, how="left")
     return base
+
+
+def _as_column(values: Any) -> Any:
+    """Taken values as a column of a new frame, keeping their dtype: an object array as an object
+    series (a frame made from a bare object array of strings would read it as text)."""
+    if pd.api.types.is_object_dtype(values.dtype):
+        return pd.Series(np.asarray(values, dtype=object), dtype=object, copy=False)
+    return values
+
+
+def _plain(values: Any) -> Any:
+    """A column's values for ``pd.factorize``: a numpy-backed pandas array as its numpy array."""
+    return values.to_numpy() if isinstance(values, pd.arrays.NumpyExtensionArray) else values
+
+
+def _unique_rows(columns: Sequence[Any]) -> bool:
+    """Whether no two rows of ``columns`` (equal-length arrays) are equal, missing values equal to
+    each other (as ``DataFrame.duplicated``): one code per row from each column's codes."""
+    n = len(columns[0]) if columns else 0
+    code = np.zeros(n, dtype=np.int64)
+    size = 1
+    for values in map(_plain, columns):
+        found, distinct = pd.factorize(values, use_na_sentinel=False)
+        size *= len(distinct) + 1
+        if size >= 1 << 62:  # too many combinations for one int64 code
+            return not pd.DataFrame(dict(enumerate(columns))).duplicated().any()
+        code = code * (len(distinct) + 1) + found
+    return len(np.unique(code)) == n
+
+
+def _wide_columns(rows: pd.DataFrame, specs: list[compare.Benchmark]) -> dict[str, Any] | None:
+    """:func:`_wide` as {column: values} when every benchmark's rows hold the same keys in the same
+    order as England's (as the comparisons table stores them) and England's keys are unique: the
+    join is then the blocks side by side. None otherwise (the join is needed)."""
+    names = {b.label: name for b, name in zip(specs, ("england", "region", "comparator"), strict=False)}
+    if not rows.columns.is_unique or not set(_BASE_DROP) <= set(rows.columns):
+        return None
+    labels = rows["benchmark"].to_numpy(dtype=object, na_value=None)
+    picks = {label: np.flatnonzero(labels == label) for label in names}
+    base_pos = picks[specs[0].label]
+    renames = {label: _block_names(name) for label, name in names.items()}
+    added = [new for rename in renames.values() for new in rename.values()]
+    base_columns = [c for c in rows.columns if c not in _BASE_DROP]
+    if set(added) & set(base_columns) or len(set(added)) != len(added):
+        return None
+    if any(len(pos) != len(base_pos) for pos in picks.values()):
+        return None
+    keys = [rows[c].array for c in _KEY]
+    base_keys = [k.take(base_pos) for k in keys]
+    if not all(pos is base_pos or all(k.take(pos).equals(b) for k, b in zip(keys, base_keys, strict=True))
+               for pos in picks.values()):
+        return None
+    if not _unique_rows(base_keys):
+        return None
+    columns: dict[str, Any] = {c: _as_column(rows[c].array.take(base_pos)) for c in base_columns}
+    for label, rename in renames.items():
+        columns.update({new: _as_column(rows[old].array.take(picks[label])) for old, new in rename.items()})
+    return columns
 
 
 # ----------------------------------------------------------------------------- the profile
@@ -241,50 +436,41 @@ def area_profile(store: Any, area_code: str, comparator: Any = "england", period
     if rows.empty:
         raise ValueError(f"area_profile: the store at {store.path} has no values for {code} "
                          f"({area['area_name']}) as a {area['area_type']}")
-    wide = _wide(rows, specs)
-    if comp.kind == "england":
-        for suffix in ("code", "value"):
-            wide[f"comparator_{suffix}"] = wide[f"england_{suffix}"]
-        for suffix in ("", "_level", "_note"):
-            wide[f"vs_comparator{suffix}"] = wide[f"vs_england{suffix}"]
-    elif comp.kind == "region":
-        for suffix in ("code", "value"):
-            wide[f"comparator_{suffix}"] = wide[f"region_{suffix}"]
-        for suffix in ("", "_level", "_note"):
-            wide[f"vs_comparator{suffix}"] = wide[f"vs_region{suffix}"]
+    meta = _indicator_meta(store)
+    columns = _wide_columns(rows, specs)
+    with_pos = (_finish_wide(columns, comp, meta) if columns is not None
+                else _finish_wide_frame(_wide(rows, specs), comp, meta))
 
-    indicators = store.read("indicators") if store.has("indicators") else pd.DataFrame(columns=["indicator_id"])
-    meta = indicators.drop_duplicates("indicator_id").copy()
-    meta["indicator_id"] = pd.to_numeric(meta["indicator_id"]).astype("Int64")
-    meta = meta[["indicator_id", *[c for c in _INDICATOR_META if c in meta.columns]]]
-    wide = wide.drop(columns=[c for c in ("polarity", "comparator_method", "value_type") if c in wide.columns])
-    wide = wide.merge(meta, on="indicator_id", how="left")
-    for column in _INDICATOR_META:
-        if column not in wide.columns:
-            wide[column] = np.nan if column == "multiplier" else ""
-    for column in ("vs_england", "vs_region", "vs_comparator"):
-        wide[f"{column}_colour"] = compare.colour(wide[column].fillna(compare.NOT_COMPARED))
-    wide["period_sort"] = pd.to_numeric(wide["period_sort"]).astype("Int64")
-
-    headline_rows = wide[wide["category_type"].fillna("") == ""]
-    # 0..1 spine positions of the area, its region, England and the spine's ends.
-    wide_pos = _with_positions(headline_rows)
+    # The headline rows (no breakdown) with the 0..1 spine positions of the area, its region,
+    # England and the spine's ends, ordered by series and period; the latest (or the chosen)
+    # period of each series, ordered by domain and series. The orders come from the key columns
+    # (:func:`_sort_order`, as ``sort_values``), then each frame is taken once.
+    category = with_pos["category_type"].fillna("").to_numpy(dtype=object) == ""
+    headline = np.flatnonzero(category)
     series_key = ["indicator_id", "sex", "age"]
-    ordered = wide_pos.sort_values([*series_key, "period_sort"], kind="stable")
-    if period == "latest":
-        latest = ordered.groupby(series_key, sort=False).tail(1)
+    key = {c: with_pos[c].array.take(headline) for c in (*series_key, "period_sort")}
+    ordered = _sort_order([key[c] for c in (*series_key, "period_sort")])
+    if period == "latest":  # each series' last row (as groupby(series_key).tail(1): no missing keys)
+        codes = np.stack([pd.factorize(_plain(key[c]))[0][ordered] for c in series_key]) if len(ordered) else None
+        last = np.ones(len(ordered), dtype=bool)
+        if len(ordered) > 1:
+            last[:-1] = (codes[:, 1:] != codes[:, :-1]).any(axis=0)
+        latest = ordered[last & (codes >= 0).all(axis=0)] if len(ordered) else ordered
     else:
-        latest = ordered[ordered["period"] == str(period)]
-        if latest.empty:
-            available = ", ".join(sorted(pd.unique(ordered["period"].astype(str)))[:12])
+        periods = with_pos["period"].take(headline[ordered])
+        latest = ordered[_mask(periods == str(period))]
+        if not len(latest):
+            available = ", ".join(sorted(pd.unique(periods.astype(str)))[:12])
             raise ValueError(f"area_profile: no data for period {period!r} for {code}; periods in the store "
                              f"include {available}")
-    latest = latest.sort_values(["domain", "indicator_id", "sex", "age"], kind="stable", na_position="last")
-    latest = latest.reset_index(drop=True)
-    time_series = ordered.reset_index(drop=True)
+    latest = latest[_sort_order([with_pos[c].array.take(headline[latest]) for c in ("domain", *series_key)])]
+    time_series = with_pos.take(headline[ordered]).reset_index(drop=True)
+    latest = with_pos.take(headline[latest]).reset_index(drop=True)
 
-    inequalities = _latest_breakdowns(wide[wide["category_type"].fillna("") != ""])
-    england_ineq = _england_breakdowns(store, meta)
+    breakdowns = with_pos.iloc[:0] if category.all() else with_pos.take(np.flatnonzero(~category))
+    added = [f"pos_{name}" for name, _ in _POSITIONS if f"pos_{name}" not in rows.columns]
+    inequalities = _latest_breakdowns(breakdowns.drop(columns=added))
+    england_ineq = _england_breakdowns(store)
     population, pop_year = _population(store, code)
     entry = store.manifest.get("tables", {}).get("values", {})
     sources = [str(s) for s in entry.get("sources", [entry.get("source", "")]) if s]  # every source that wrote
@@ -294,10 +480,10 @@ def area_profile(store: Any, area_code: str, comparator: Any = "england", period
     comparator_code = {"region": region_code, "parent": parent_code}.get(comp.kind, comp.code)
     profile = AreaProfile(
         area_code=code, area_name=str(area["area_name"]), area_type=str(area["area_type"]),
-        region_code=region_code, region_name=_name_of(areas, region_code) if region_code else "",
-        parent_code=parent_code, parent_name=_name_of(areas, parent_code) if parent_code else "",
+        region_code=region_code, region_name=_name_of(store, region_code) if region_code else "",
+        parent_code=parent_code, parent_name=_name_of(store, parent_code) if parent_code else "",
         comparator=comp.label, comparator_code=comparator_code,
-        comparator_name=comp.code if comp.kind == "group" else _name_of(areas, comparator_code),
+        comparator_name=comp.code if comp.kind == "group" else _name_of(store, comparator_code),
         period=str(period), indicators=latest, time_series=time_series, population=population,
         population_year=pop_year, inequalities=inequalities, england_inequalities=england_ineq,
         source=source, demonstration=demonstration, from_precomputed=precomputed,
@@ -316,14 +502,104 @@ def _source_label(source: str) -> str:
     return text
 
 
-def _with_positions(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
-    args = (out["spine_centre"], out["spine_half_width"], out["spine_reversed"].fillna(False).astype(bool))
-    for name, column in (("area", "value"), ("region", "region_value"), ("england", "england_value"),
-                         ("worst", "spine_worst"), ("p25", "spine_p25"), ("p75", "spine_p75"),
-                         ("best", "spine_best")):
-        out[f"pos_{name}"] = compare.spine_positions(out[column], *args)
-    return out
+def _sort_order(columns: Sequence[Any]) -> np.ndarray:
+    """Row order by ``columns`` (the first first), ascending and stable with missing values last:
+    what ``DataFrame.sort_values`` gives for several columns (each column's codes among its sorted
+    distinct values, missing after them, then one ``np.lexsort``)."""
+    codes = []
+    for values in map(_plain, columns):
+        found, distinct = pd.factorize(values, sort=True)
+        codes.append(np.where(found < 0, len(distinct), found))
+    return np.lexsort(codes[::-1]) if codes and len(codes[0]) else np.arange(len(codes[0]) if codes else 0)
+
+
+def _finish_wide(wide: dict[str, Any], comp: compare.Benchmark, meta: pd.DataFrame) -> pd.DataFrame:
+    """:func:`_finish_wide_frame` of the wide frame given as {column: values} (:func:`_wide_columns`):
+    the comparator columns (England's or the region's when that is the comparator), the indicator
+    metadata (a left join on ``indicator_id``, replacing the rows' own ``polarity``,
+    ``comparator_method`` and ``value_type``), the ``vs_..._colour`` columns, an ``Int64``
+    ``period_sort`` and the spine positions (:func:`_positions`). The join is a look-up of each
+    row's indicator in ``meta`` (when its ids are unique and of the rows' dtype, else a merge);
+    the frame is built once, from its columns."""
+    columns = dict(wide)
+    same = {"england": "england", "region": "region"}.get(comp.kind)
+    if same:
+        for suffix in ("code", "value"):
+            columns[f"comparator_{suffix}"] = columns[f"{same}_{suffix}"]
+        for suffix in ("", "_level", "_note"):
+            columns[f"vs_comparator{suffix}"] = columns[f"vs_{same}{suffix}"]
+    for column in ("polarity", "comparator_method", "value_type"):
+        columns.pop(column, None)
+    extra = [c for c in meta.columns if c != "indicator_id"]
+    index = pd.Index(meta["indicator_id"])
+    if (set(extra) & set(columns) or not index.is_unique or "indicator_id" not in columns
+            or columns["indicator_id"].dtype != index.dtype or any(c not in extra for c in _INDICATOR_META)):
+        return _finish_wide_frame(pd.DataFrame(wide), comp, meta)
+    found = index.get_indexer(columns["indicator_id"])
+    for column in extra:
+        columns[column] = _as_column(pd.api.extensions.take(meta[column].array, found, allow_fill=True))
+    # The colour of each distinct label (of every column at once), then per row; the comparator's
+    # labels are England's or the region's when that is the comparator.
+    coloured = ["vs_england", "vs_region", *([] if same else ["vs_comparator"])]
+    distinct = {c: pd.factorize(pd.Series(columns[c]).fillna(compare.NOT_COMPARED)) for c in coloured}
+    colours = compare.colour(np.concatenate([np.asarray(labels, dtype=object) for _, labels in distinct.values()]))
+    start = 0
+    for column in ("vs_england", "vs_region", "vs_comparator"):
+        if column not in distinct:
+            columns[f"{column}_colour"] = columns[f"vs_{same}_colour"]
+            continue
+        codes, labels = distinct[column]
+        columns[f"{column}_colour"] = colours[start:start + len(labels)][codes]
+        start += len(labels)
+    columns["period_sort"] = pd.to_numeric(pd.Series(columns["period_sort"])).astype("Int64").array
+    columns.update(_positions({c: pd.Series(columns[c]) for c in _POSITION_INPUTS}))  # (replacing any such)
+    return pd.DataFrame(columns)
+
+
+def _finish_wide_frame(wide: pd.DataFrame, comp: compare.Benchmark, meta: pd.DataFrame) -> pd.DataFrame:
+    """:func:`_finish_wide` step by step on the wide frame: the general case (the benchmarks' rows
+    did not line up, the metadata's ids are not unique or not of the rows' dtype, a column is
+    missing or would be duplicated), with the spine positions (:func:`_positions`)."""
+    wide = wide.copy(deep=False)
+    if comp.kind == "england":
+        for suffix in ("code", "value"):
+            wide[f"comparator_{suffix}"] = wide[f"england_{suffix}"]
+        for suffix in ("", "_level", "_note"):
+            wide[f"vs_comparator{suffix}"] = wide[f"vs_england{suffix}"]
+    elif comp.kind == "region":
+        for suffix in ("code", "value"):
+            wide[f"comparator_{suffix}"] = wide[f"region_{suffix}"]
+        for suffix in ("", "_level", "_note"):
+            wide[f"vs_comparator{suffix}"] = wide[f"vs_region{suffix}"]
+    wide = wide.drop(columns=[c for c in ("polarity", "comparator_method", "value_type") if c in wide.columns])
+    wide = wide.merge(meta, on="indicator_id", how="left")
+    for column in _INDICATOR_META:
+        if column not in wide.columns:
+            wide[column] = np.nan if column == "multiplier" else ""
+    for column in ("vs_england", "vs_region", "vs_comparator"):
+        wide[f"{column}_colour"] = compare.colour(wide[column].fillna(compare.NOT_COMPARED))
+    wide["period_sort"] = pd.to_numeric(wide["period_sort"]).astype("Int64")
+    for column, values in _positions(wide).items():
+        wide[column] = values
+    return wide
+
+
+#: The spine positions :func:`_positions` adds: (name, column placed).
+_POSITIONS = (("area", "value"), ("region", "region_value"), ("england", "england_value"), ("worst", "spine_worst"),
+              ("p25", "spine_p25"), ("p75", "spine_p75"), ("best", "spine_best"))
+
+
+_POSITION_INPUTS = ("spine_centre", "spine_half_width", "spine_reversed", *(column for _, column in _POSITIONS))
+
+
+def _positions(frame: Any) -> dict[str, np.ndarray]:
+    """``pos_area``, ``pos_region``, ``pos_england``, ``pos_worst``, ``pos_p25``, ``pos_p75`` and
+    ``pos_best``: 0..1 positions on each row's spine (:func:`jsna_lib.compare.spine_positions`),
+    from ``frame``'s columns (a frame, or {column: Series} of :data:`_POSITION_INPUTS`)."""
+    args = (compare._floats(frame["spine_centre"]), compare._floats(frame["spine_half_width"]),
+            frame["spine_reversed"].fillna(False).astype(bool))
+    return {f"pos_{name}": compare.spine_positions(compare._floats(frame[column]), *args)
+            for name, column in _POSITIONS}
 
 
 def _latest_breakdowns(frame: pd.DataFrame) -> pd.DataFrame:
@@ -335,7 +611,27 @@ def _latest_breakdowns(frame: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values([*key, "category"], kind="stable").reset_index(drop=True)
 
 
-def _england_breakdowns(store: Any, meta: pd.DataFrame) -> pd.DataFrame:
+def _indicator_meta(store: Any) -> pd.DataFrame:
+    """The store's indicator metadata for joins: one row per ``indicator_id`` (``Int64``) with the
+    :data:`_INDICATOR_META` columns it has; once per store (:func:`_per_store`)."""
+    def make() -> pd.DataFrame:
+        indicators = (store.read("indicators") if store.has("indicators")
+                      else pd.DataFrame(columns=["indicator_id"]))
+        meta = indicators.drop_duplicates("indicator_id").copy()
+        meta["indicator_id"] = pd.to_numeric(meta["indicator_id"]).astype("Int64")
+        return meta[["indicator_id", *[c for c in _INDICATOR_META if c in meta.columns]]]
+
+    return _per_store(store, "indicator_meta", ("indicators",), make)
+
+
+def _england_breakdowns(store: Any) -> pd.DataFrame:
+    """England's rows with a ``category_type`` (latest period of each breakdown) with the
+    indicators' ``name``, ``unit`` and ``polarity``; the same for every area, so once per store."""
+    return _per_store(store, "england_breakdowns", ("values", "indicators"), lambda: _read_england_breakdowns(store))
+
+
+def _read_england_breakdowns(store: Any) -> pd.DataFrame:
+    meta = _indicator_meta(store)
     rows = store.read("values", filters=[("area_code", "=", compare.ENGLAND)])
     rows = rows[rows["category_type"].fillna("") != ""]
     if rows.empty:
@@ -352,9 +648,9 @@ def _population(store: Any, code: str) -> tuple[pd.DataFrame, int | None]:
     pop = store.read("population", filters=[("area_code", "=", code)])
     if pop.empty:
         return pop[["sex", "age_band", "population"]].reset_index(drop=True), None
-    year = int(pd.to_numeric(pop["year"]).max())
-    latest = pop[pd.to_numeric(pop["year"]) == year]
-    return latest[["sex", "age_band", "population"]].reset_index(drop=True), year
+    years = pd.to_numeric(pop["year"])
+    year = int(years.max())
+    return pop.loc[_mask(years == year), ["sex", "age_band", "population"]].reset_index(drop=True), year
 
 
 def _join_names(names: Sequence[str], limit: int = 6) -> str:
@@ -362,6 +658,11 @@ def _join_names(names: Sequence[str], limit: int = 6) -> str:
     if len(names) > limit:
         return ", ".join(names[:limit]) + f" and {len(names) - limit} more"
     return ", ".join(names)
+
+
+def _mask(condition: pd.Series) -> np.ndarray:
+    """A boolean mask as numpy (missing → False, as when a frame is indexed by it)."""
+    return condition.to_numpy(dtype=bool, na_value=False)
 
 
 def _notes(profile: AreaProfile, meta: pd.DataFrame, store: Any) -> list[str]:
@@ -373,31 +674,35 @@ def _notes(profile: AreaProfile, meta: pd.DataFrame, store: Any) -> list[str]:
     if profile.source:
         notes.append(f"Source: {profile.source}" + (f", loaded {written[:10]}." if written else "."))
     ind = profile.indicators
+    # (column by column: masks over single columns, not over the whole wide frame)
     if not ind.empty and "value_note" in ind.columns:
-        with_notes = ind[ind["value_note"].fillna("") != ""]
-        for name, note in sorted({(str(n), str(v)) for n, v in zip(with_notes["name"], with_notes["value_note"],
+        value_note = ind["value_note"]
+        noted = _mask(value_note.fillna("") != "")
+        for name, note in sorted({(str(n), str(v)) for n, v in zip(ind["name"][noted], value_note[noted],
                                                                    strict=True)}):
             notes.append(f"{name}: {note}.")
     if not ind.empty:
-        not_compared = ind[ind["vs_england"].fillna(compare.NOT_COMPARED) == compare.NOT_COMPARED]
+        not_compared = _mask(ind["vs_england"].fillna(compare.NOT_COMPARED) == compare.NOT_COMPARED)
         reasons: dict[str, list[str]] = {}
-        for name, reason in zip(not_compared["name"].astype(str), not_compared["vs_england_note"].fillna(""),
-                                strict=True):
+        for name, reason in zip(ind["name"][not_compared].astype(str),
+                                ind["vs_england_note"][not_compared].fillna(""), strict=True):
             if reason and reason != "compared by quintiles":
                 reasons.setdefault(str(reason), [])
                 if name not in reasons[str(reason)]:
                     reasons[str(reason)].append(name)
         for reason in sorted(reasons):
             notes.append(f"Not compared with England ({reason}): {_join_names(reasons[reason])}.")
-        quint = ind[ind["comparator_method"] == "quintiles"]
-        if not quint.empty:
+        quint = _mask(ind["comparator_method"] == "quintiles")
+        if quint.any():
             notes.append("Ranked in quintiles among areas of the same type rather than compared with England: "
-                         f"{_join_names(list(dict.fromkeys(quint['name'].astype(str))))}.")
+                         f"{_join_names(list(dict.fromkeys(ind['name'][quint].astype(str))))}.")
     if not meta.empty:
-        have = set(pd.to_numeric(ind["indicator_id"]).dropna().astype(int)) if not ind.empty else set()
-        missing = meta[~meta["indicator_id"].astype(int).isin(have)]
-        if not missing.empty:
-            names = [str(n) for n in missing["name"]] if "name" in missing else [str(i) for i in missing["indicator_id"]]
+        have = (pd.to_numeric(ind["indicator_id"]).dropna().astype(int).to_numpy() if not ind.empty
+                else np.empty(0, dtype=int))
+        missing = ~np.isin(meta["indicator_id"].astype(int).to_numpy(), have)
+        if missing.any():
+            names = ([str(n) for n in meta["name"][missing]] if "name" in meta
+                     else [str(i) for i in meta["indicator_id"][missing]])
             notes.append(f"No data for this area: {_join_names(names)}.")
     if not profile.from_precomputed:
         notes.append("Comparisons were computed for this area (no current precomputed comparisons table).")
@@ -458,18 +763,22 @@ def region_areas(store: Any, profile: AreaProfile) -> pd.DataFrame:
     the other districts of its county; from the store's areas table (else the reference
     geography); just the area when it has no region."""
     areas = _store_areas(store)
+    column = _area_lookup(store).columns
+    codes = column["area_code"]
     if in_county(profile):  # a district: the other districts of its county
-        rows = areas[(areas["area_type"] == "ltla") & (areas["parent_code"] == profile.parent_code)]
+        chosen = np.flatnonzero((column["area_type"] == "ltla") & (column["parent_code"] == profile.parent_code))
     elif profile.region_code:
-        rows = areas[(areas["area_type"] == profile.area_type) & (areas["region_code"] == profile.region_code)]
+        chosen = np.flatnonzero((column["area_type"] == profile.area_type)
+                                & (column["region_code"] == profile.region_code))
     else:
-        rows = areas.iloc[:0]
-    if profile.area_code not in set(rows["area_code"]):
-        rows = pd.concat([rows, areas[areas["area_code"] == profile.area_code].head(1)], ignore_index=True)
-    rows = rows.drop_duplicates("area_code")[["area_code", "area_name"]]
+        chosen = np.empty(0, dtype=np.intp)
+    if profile.area_code not in set(codes[chosen]):
+        chosen = np.concatenate([chosen, np.flatnonzero(codes == profile.area_code)[:1]])
+    _, first = np.unique(codes[chosen], return_index=True)  # each code's first row
+    chosen = chosen[np.sort(first)]
     # The area first, then the others by name (the overview's columns and the charts' order).
-    rows = rows.assign(_own=rows["area_code"] != profile.area_code).sort_values(["_own", "area_name"], kind="stable")
-    return rows.drop(columns="_own").reset_index(drop=True)
+    chosen = chosen[np.lexsort((column["area_name"][chosen], codes[chosen] != profile.area_code))]
+    return areas[["area_code", "area_name"]].take(chosen).reset_index(drop=True)
 
 
 def area_names(profile: AreaProfile, areas: pd.DataFrame | None = None) -> dict[str, str]:
@@ -566,13 +875,53 @@ def inequality_summary(profile: AreaProfile, *, repetitions: int = SII_REPETITIO
     ``category_type``, ``period``, ``quantiles``, ``most_deprived``/``least_deprived`` (values),
     ``sii``, ``sii_lower_95``, ``sii_upper_95``, ``higher_in`` ("most deprived" / "least
     deprived") and ``note`` (why the SII is missing: too few quantiles, no populations ...).
-    """
-    from . import stats
 
+    A summary is made once per process for the same breakdown rows, repetitions and seed
+    (:func:`_summary_of`): England's, shown for every area of a store without its own, is made
+    once (or by :func:`warm`).
+    """
     own = profile.inequalities
     use_own = isinstance(own, pd.DataFrame) and len(own) and deprivation_rank(own["category"]).notna().any()
-    rows = (own.assign(area_code=profile.area_code) if use_own
-            else profile.england_inequalities.assign(area_code=compare.ENGLAND))
+    if use_own:
+        return _summary_of(own, profile.area_code, repetitions, seed)
+    return _summary_of(profile.england_inequalities, compare.ENGLAND, repetitions, seed)
+
+
+#: Inequality summaries made, by (area code, repetitions, seed): [(breakdown rows, summary) ...],
+#: the newest last. England's is the same for every area of a store (see :func:`_summary_of`).
+_SUMMARIES: dict[tuple[str, int, int], list[tuple[pd.DataFrame, pd.DataFrame]]] = {}
+#: Summaries held per (area code, repetitions, seed) (and at most :data:`_STORE_CACHE_SIZE` of those).
+_SUMMARIES_SIZE = 4
+
+
+def _summary_of(breakdowns: pd.DataFrame, area_code: str, repetitions: int, seed: Any) -> pd.DataFrame:
+    """:func:`_summarise` of ``breakdowns`` for ``area_code``, held for later calls with equal rows.
+
+    The summary depends on nothing else (the simulation is seeded), so it is looked up by content:
+    a summary is reused only for breakdown rows equal to those it was made from
+    (``DataFrame.equals``: same columns, dtypes and values), e.g. England's for every area of a
+    store without its own breakdowns. Not held for a seed that is not an int (a generator or None:
+    the draws differ each time). Returned as a copy (copy-on-write)."""
+    if not isinstance(seed, int | np.integer) or isinstance(seed, bool):
+        return _summarise(breakdowns.assign(area_code=area_code), repetitions, seed)
+    slot = (area_code, int(repetitions), int(seed))
+    if slot not in _SUMMARIES:
+        while len(_SUMMARIES) >= _STORE_CACHE_SIZE:  # the oldest area's go first
+            _SUMMARIES.pop(next(iter(_SUMMARIES)))
+    held = _SUMMARIES.setdefault(slot, [])
+    for rows, summary in held:
+        if rows.equals(breakdowns):
+            return summary.copy(deep=False)
+    summary = _summarise(breakdowns.assign(area_code=area_code), repetitions, seed)
+    held.append((breakdowns.copy(deep=False), summary))
+    del held[:-_SUMMARIES_SIZE]
+    return summary.copy(deep=False)
+
+
+def _summarise(rows: pd.DataFrame, repetitions: int, seed: Any) -> pd.DataFrame:
+    """:func:`inequality_summary` of breakdown ``rows`` (with ``area_code``)."""
+    from . import stats
+
     columns = ["area_code", "indicator_id", "name", "unit", "sex", "age", "category_type", "period", "quantiles",
                "most_deprived", "least_deprived", "sii", "sii_lower_95", "sii_upper_95", "higher_in", "note"]
     if rows.empty:
@@ -587,15 +936,26 @@ def inequality_summary(profile: AreaProfile, *, repetitions: int = SII_REPETITIO
     key = ["area_code", "indicator_id", "sex", "age", "category_type", "period"]
     for column in ("value", "lower_95", "upper_95", "denominator"):
         rows[column] = pd.to_numeric(rows[column], errors="coerce").astype(float)
-    rows["has_population"] = (rows["denominator"] > 0).astype(int)
-    summary = rows.groupby(key, sort=False, dropna=False).agg(
-        name=("name", "first"), unit=("unit", "first"), quantiles=("quantile_rank", "nunique"),
-        values=("value", "count"), populations=("has_population", "sum"), limits=("lower_95", "count"),
-        size=("value", "size")).reset_index()
-    top = rows.groupby(key, sort=False, dropna=False)["quantile_rank"].transform("max")
-    most = rows[rows["quantile_rank"] == 1].groupby(key, dropna=False)["value"].mean().rename("most_deprived")
-    least = rows[rows["quantile_rank"] == top].groupby(key, dropna=False)["value"].mean().rename("least_deprived")
-    summary = summary.merge(most.reset_index(), on=key, how="left").merge(least.reset_index(), on=key, how="left")
+    # Per breakdown (the groups in order of appearance): the first name and unit, the most and
+    # least deprived groups' values (means over the rows of the first and of the last quantile,
+    # the others masked out) and counts of quantiles, values, populations, limits and rows.
+    group = rows.groupby(key, sort=False, dropna=False).ngroup().to_numpy()
+    n_groups = int(group.max()) + 1
+    rank = rows["quantile_rank"].to_numpy(dtype=float)
+    top = np.full(n_groups, -np.inf)
+    np.maximum.at(top, group, rank)
+    ends = rows.assign(_most=rows["value"].where(rank == 1), _least=rows["value"].where(rank == top[group]))
+    summary = ends.groupby(key, sort=False, dropna=False).agg(
+        name=("name", "first"), unit=("unit", "first"), most_deprived=("_most", "mean"),
+        least_deprived=("_least", "mean")).reset_index()
+    order = np.lexsort((rank, group))
+    distinct = np.ones(len(order), dtype=bool)  # a new (breakdown, quantile) pair in that order
+    distinct[1:] = (group[order][1:] != group[order][:-1]) | (rank[order][1:] != rank[order][:-1])
+    summary["quantiles"] = np.bincount(group[order][distinct], minlength=n_groups)
+    summary["values"] = np.bincount(group[rows["value"].notna().to_numpy()], minlength=n_groups)
+    summary["populations"] = np.bincount(group[(rows["denominator"] > 0).to_numpy()], minlength=n_groups)
+    summary["limits"] = np.bincount(group[rows["lower_95"].notna().to_numpy()], minlength=n_groups)
+    summary["size"] = np.bincount(group, minlength=n_groups)
     summary["expected"] = np.where(summary["category_type"].astype(str).str.contains("quintile", case=False), 5, 10)
     complete = summary["quantiles"] == summary["expected"]
     note = np.where(~complete, "only " + summary["quantiles"].astype(str) + " of " + summary["expected"].astype(str)
@@ -608,8 +968,10 @@ def inequality_summary(profile: AreaProfile, *, repetitions: int = SII_REPETITIO
     usable = summary[summary["note"] == ""]
     result = pd.DataFrame(columns=[*key, "value", "lower_95", "upper_95"])
     if len(usable):
-        fit = rows.merge(usable.assign(with_ci=usable["limits"] == usable["size"])[[*key, "with_ci"]], on=key,
-                         how="inner")
+        # the rows of the usable breakdowns (summary row i is breakdown i), and whether with limits
+        keep = (summary["note"] == "").to_numpy()[group]
+        with_ci = (summary["limits"] == summary["size"]).to_numpy()[group]
+        fit = rows[keep].assign(with_ci=with_ci[keep]).reset_index(drop=True)
         parts = []
         for has_ci, part in fit.groupby("with_ci", sort=True):
             parts.append(stats.sii(part, "value", "denominator", by=key, quantile="quantile_rank",
@@ -622,6 +984,31 @@ def inequality_summary(profile: AreaProfile, *, repetitions: int = SII_REPETITIO
                                     np.where(summary["sii"] > 0, "least deprived", ""))
     summary = summary.sort_values(["indicator_id", "sex", "age", "category_type"], kind="stable")
     return summary[columns].reset_index(drop=True)
+
+
+def _male_female_pairs(ind: pd.DataFrame, key: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Row positions of each male row of ``ind`` and of the female row with the same ``key``
+    (missing values match each other, as in a merge), in the male rows' order; male rows without
+    one are left out. None when a key has several female rows (or too many distinct keys)."""
+    sex = ind["sex"]
+    male = np.flatnonzero(_mask(sex == "Male"))
+    female = np.flatnonzero(_mask(sex == "Female"))
+    code = np.zeros(len(ind), dtype=np.int64)
+    size = 1
+    for column in key:  # one code per distinct key (a mixed radix of each column's codes)
+        codes, uniques = pd.factorize(ind[column], use_na_sentinel=False)
+        size *= len(uniques) + 1
+        if size >= 1 << 62:
+            return None
+        code = code * (len(uniques) + 1) + codes
+    female_code = code[female]
+    if len(np.unique(female_code)) < len(female_code):
+        return None
+    order = np.argsort(female_code, kind="stable")
+    found = np.searchsorted(female_code[order], code[male])
+    found = np.minimum(found, max(len(female) - 1, 0))
+    hit = (female_code[order][found] == code[male]) if len(female) else np.zeros(len(male), dtype=bool)
+    return male[hit], female[order[found[hit]]]
 
 
 def sex_differences(profile: AreaProfile) -> pd.DataFrame:
@@ -638,25 +1025,37 @@ def sex_differences(profile: AreaProfile) -> pd.DataFrame:
     if ind.empty:
         return pd.DataFrame(columns=columns)
     key = ["indicator_id", "age", "period"]
-    keep = ["name", "domain", "unit", "value", "lower_95", "upper_95"]
-    male = ind[ind["sex"] == "Male"][[*key, *keep]]
-    female = ind[ind["sex"] == "Female"][[*key, "value", "lower_95", "upper_95"]]
-    both = male.merge(female, on=key, how="inner", suffixes=("_m", "_f"))
-    if both.empty:
+    pairs = _male_female_pairs(ind, key)
+    if pairs is None:  # a key with several female rows: every male-female pair, as an inner join gives
+        male_rows = np.flatnonzero(_mask(ind["sex"] == "Male"))
+        female_rows = np.flatnonzero(_mask(ind["sex"] == "Female"))
+        male = ind[key].take(male_rows).reset_index(drop=True).assign(_m=np.arange(len(male_rows)))
+        female = ind[key].take(female_rows).reset_index(drop=True).assign(_f=np.arange(len(female_rows)))
+        both = male.merge(female, on=key, how="inner")
+        m_rows = male_rows[both["_m"].to_numpy(dtype=int)]
+        f_rows = female_rows[both["_f"].to_numpy(dtype=int)]
+    else:
+        m_rows, f_rows = pairs
+    if not len(m_rows):
         return pd.DataFrame(columns=columns)
-    num = {c: pd.to_numeric(both[c], errors="coerce").astype(float) for c in
-           ("value_m", "lower_95_m", "upper_95_m", "value_f", "lower_95_f", "upper_95_f")}
-    se_m = (num["upper_95_m"] - num["lower_95_m"]) / 3.92
-    se_f = (num["upper_95_f"] - num["lower_95_f"]) / 3.92
-    difference = num["value_m"] - num["value_f"]
+    # in the order of the result: by domain, then name (as sort_values, stable)
+    order = _sort_order([ind[c].array.take(m_rows) for c in ("domain", "name")])
+    m_rows, f_rows = m_rows[order], f_rows[order]
+    num = {name: pd.to_numeric(ind[name], errors="coerce").astype(float).to_numpy()
+           for name in ("value", "lower_95", "upper_95")}
+    value_m, lower_m, upper_m = (num[c][m_rows] for c in ("value", "lower_95", "upper_95"))
+    value_f, lower_f, upper_f = (num[c][f_rows] for c in ("value", "lower_95", "upper_95"))
+    se_m = (upper_m - lower_m) / 3.92
+    se_f = (upper_f - lower_f) / 3.92
+    difference = value_m - value_f
     with np.errstate(invalid="ignore", divide="ignore"):
         z = difference / np.sqrt(se_m ** 2 + se_f ** 2)
     significance = np.where(~np.isfinite(z), "Not tested",
                             np.where(z > 1.96, "Males higher",
                                      np.where(z < -1.96, "Females higher", "No significant difference")))
     out = pd.DataFrame({
-        "indicator_id": both["indicator_id"], "name": both["name"], "domain": both["domain"], "unit": both["unit"],
-        "age": both["age"], "period": both["period"], "male": num["value_m"], "male_lower_95": num["lower_95_m"],
-        "male_upper_95": num["upper_95_m"], "female": num["value_f"], "female_lower_95": num["lower_95_f"],
-        "female_upper_95": num["upper_95_f"], "difference": difference, "z": z, "significance": significance})
-    return out.sort_values(["domain", "name"], kind="stable").reset_index(drop=True)[columns]
+        **{c: _as_column(ind[c].array.take(m_rows)) for c in ("indicator_id", "name", "domain", "unit", "age", "period")},
+        "male": value_m, "male_lower_95": lower_m, "male_upper_95": upper_m, "female": value_f,
+        "female_lower_95": lower_f, "female_upper_95": upper_f, "difference": difference, "z": z,
+        "significance": significance})
+    return out  # (its columns are `columns`, in order)

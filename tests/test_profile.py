@@ -155,6 +155,149 @@ def test_unknown_areas_suggest_close_matches(store):
         profile.area_profile(store, "  ")
 
 
+# ----------------------------------------------------------------------------- per-store cache
+DECILES = ["Most deprived decile", "Second most deprived decile", "Third more deprived decile",
+           "Fourth more deprived decile", "Fifth more deprived decile", "Fifth less deprived decile",
+           "Fourth less deprived decile", "Third less deprived decile", "Second least deprived decile",
+           "Least deprived decile"]
+
+
+def _with_deciles(tables: dict[str, pd.DataFrame], step: float = 1.0) -> dict[str, pd.DataFrame]:
+    """England's indicator 101 in all ten deprivation deciles (with populations, so an SII)."""
+    values = tables["values"]
+    values = values[~((values["area_code"] == ENGLAND) & (values["category_type"] != ""))]
+    rows = [_row(101, ENGLAND, "2023", 20230000, 25.0 - step * k, 0.5, category_type="Deprivation deciles",
+                 category=decile, denominator=1000.0 + 10 * k) for k, decile in enumerate(DECILES)]
+    return {**tables, "values": pd.concat([values, pd.DataFrame(rows)], ignore_index=True)}
+
+
+def _frames(p: profile.AreaProfile) -> dict[str, object]:
+    return {name: getattr(p, name) for name in ("area_name", "region_name", "indicators", "time_series",
+                                                 "population", "inequalities", "england_inequalities", "notes")}
+
+
+def _assert_same(a: dict[str, object], b: dict[str, object]) -> None:
+    for name, value in a.items():
+        if isinstance(value, pd.DataFrame):
+            pd.testing.assert_frame_equal(value, b[name], check_exact=True, obj=name)
+        else:
+            assert value == b[name], name
+
+
+@pytest.fixture
+def fresh_cache(monkeypatch):
+    """An empty per-store cache for the test (and the process's own left as it was)."""
+    monkeypatch.setattr(profile, "_STORE_CACHE", {})
+    monkeypatch.setattr(profile, "_SUMMARIES", {})
+
+
+def test_cache_gives_the_results_made_without_it(tmp_path, fresh_cache):
+    store = Store(tmp_path / "store", create=True)
+    store.write_many(_with_deciles(small_tables()), source="hand-built test data")
+    assert profile.warm(str(store.path)) > 0  # a store or its folder
+    cached = [profile.area_profile(store, code) for code in (BIRMINGHAM, COVENTRY, BIRMINGHAM)]
+    summaries = [profile.inequality_summary(p) for p in cached]
+    profile._STORE_CACHE.clear()
+    profile._SUMMARIES.clear()
+    for p, summary in zip(cached, summaries, strict=True):
+        plain = profile.area_profile(store, p.area_code)
+        _assert_same(_frames(plain), _frames(p))
+        pd.testing.assert_frame_equal(profile.inequality_summary(plain), summary, check_exact=True)
+        pd.testing.assert_frame_equal(profile.sex_differences(plain), profile.sex_differences(p), check_exact=True)
+        pd.testing.assert_frame_equal(profile.region_areas(store, plain), profile.region_areas(store, p))
+    assert summaries[0]["sii"].notna().all() and summaries[0]["sii_lower_95"].notna().all()
+    # Without checksums in the manifest nothing is cached, and the results are the same.
+    for entry in store.manifest["tables"].values():
+        entry.pop("sha256")
+    profile._STORE_CACHE.clear()
+    _assert_same(_frames(profile.area_profile(store, BIRMINGHAM)), _frames(cached[0]))
+    assert not profile._STORE_CACHE
+
+
+def test_cache_never_serves_a_changed_store(tmp_path, fresh_cache):
+    store = Store(tmp_path / "store", create=True)
+    tables = _with_deciles(small_tables())
+    store.write_many(tables, source="hand-built test data")
+    profile.warm(store)
+    before = profile.area_profile(store, BIRMINGHAM)
+    sii_before = profile.inequality_summary(before)["sii"].iloc[0]
+    # Rewrite each table the cache uses: values (England's breakdowns), indicators (names), areas.
+    store.write("values", _with_deciles(tables, step=2.0)["values"], source="revised")
+    indicators = tables["indicators"].assign(name=["Smoking (revised)", "Life expectancy at birth"])
+    store.write("indicators", indicators, source="revised")
+    areas = tables["areas"].assign(area_name=tables["areas"]["area_name"].replace("Birmingham", "Brum"))
+    store.write("areas", areas, source="revised")
+    after = profile.area_profile(store, BIRMINGHAM)
+    assert after.area_name == "Brum" and set(profile.region_areas(store, after)["area_name"]) >= {"Brum"}
+    assert set(after.england_inequalities["name"]) == {"Smoking (revised)"}
+    assert list(after.england_inequalities["value"].sort_values()) == [25.0 - 2.0 * k for k in range(9, -1, -1)]
+    sii_after = profile.inequality_summary(after)["sii"].iloc[0]
+    assert sii_after == pytest.approx(2 * sii_before)
+    # ... and the same as a process that never cached anything.
+    profile._STORE_CACHE.clear()
+    profile._SUMMARIES.clear()
+    _assert_same(_frames(profile.area_profile(store, BIRMINGHAM)), _frames(after))
+    # Another Store object of the same folder and content shares the cache.
+    assert Store(store.path).manifest["tables"]["values"]["sha256"] == store.manifest["tables"]["values"]["sha256"]
+    _assert_same(_frames(profile.area_profile(Store(store.path), BIRMINGHAM)), _frames(after))
+
+
+def test_callers_cannot_change_the_cache(tmp_path, fresh_cache):
+    store = Store(tmp_path / "store", create=True)
+    store.write_many(_with_deciles(small_tables()), source="hand-built test data")
+    profile.warm(store)
+    first = profile.area_profile(store, BIRMINGHAM)
+    summary = profile.inequality_summary(first)
+    expected = first.england_inequalities.copy()
+    # A caller changing what it was given (in place) changes its own copy only ...
+    first.england_inequalities["value"] = 0.0
+    first.england_inequalities.loc[0, "name"] = "changed"
+    summary.loc[0, "sii"] = 99.0
+    given = profile.region_areas(store, first)
+    given.loc[0, "area_name"] = "changed"
+    second = profile.area_profile(store, BIRMINGHAM)
+    pd.testing.assert_frame_equal(second.england_inequalities, expected)
+    assert profile.inequality_summary(second)["sii"].iloc[0] != 99.0
+    assert profile.region_areas(store, second).loc[0, "area_name"] == "Birmingham"
+    # ... and a summary of changed breakdowns is made from them, not taken from the cache.
+    changed = profile.inequality_summary(first)
+    assert changed["sii"].iloc[0] == pytest.approx(0.0)
+
+
+def test_wide_rows_side_by_side_equal_the_join(store):
+    """The benchmarks' rows lined up (as stored) or not (shuffled, one missing): the same frame."""
+    compare.compare_all(store)
+    area = profile._resolve_area(store, profile._store_areas(store), BIRMINGHAM, None)
+    specs = [compare.Benchmark("england", ENGLAND), compare.Benchmark("region"), compare.Benchmark("area", DUDLEY)]
+    rows, precomputed = profile._comparisons_for(store, area, specs[:2])
+    assert precomputed and profile._wide_columns(rows, specs[:2]) is not None
+    lined_up = profile._wide(rows, specs[:2])
+    shuffled = rows.sample(frac=1, random_state=1).reset_index(drop=True)
+    assert profile._wide_columns(shuffled, specs[:2]) is None
+    joined = profile._wide(shuffled, specs[:2])
+    key = ["indicator_id", "sex", "age", "category_type", "category", "period"]
+    pd.testing.assert_frame_equal(joined.sort_values(key, ignore_index=True), lined_up.sort_values(key, ignore_index=True))
+    missing = rows.drop(index=rows.index[(rows["benchmark"] == "region") & rows["benchmark_value"].notna()][:1])
+    assert profile._wide(missing, specs[:2])["region_value"].isna().sum() == lined_up["region_value"].isna().sum() + 1
+    # Duplicated keys: the joins' every combination (two rows x two England's x two region's).
+    doubled = pd.concat([rows, rows], ignore_index=True).sort_values("benchmark", kind="stable")
+    assert profile._wide_columns(doubled, specs[:2]) is None
+    assert len(profile._wide(doubled, specs[:2])) == 8 * len(lined_up)
+
+
+def test_sort_order_and_unique_rows_match_pandas():
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        n = int(rng.integers(0, 30))
+        frame = pd.DataFrame({
+            "a": pd.array(np.where(rng.random(n) < 0.1, None, rng.integers(0, 4, n)), dtype="Int64"),
+            "b": pd.array(rng.choice(["x", "y", "é", None], n), dtype="string"),
+            "c": rng.choice([1.0, 2.0, np.nan], n)})
+        order = profile._sort_order([frame[c].array for c in frame])
+        np.testing.assert_array_equal(order, frame.sort_values(list(frame), kind="stable").index.to_numpy())
+        assert profile._unique_rows([frame[c].array for c in frame]) == (not frame.duplicated().any())
+
+
 # ----------------------------------------------------------------------------- demonstration store
 @pytest.fixture(scope="module")
 def demo_store(tmp_path_factory):

@@ -23,13 +23,14 @@ _SUFFIX = re.compile(palette.CATEGORY_SUFFIX)
 
 def category_order(categories: pd.Series) -> list[str]:
     """Categories in display order: deprivation most → least deprived, then others as first met."""
-    labels = pd.Series(pd.unique(c.text(categories)))
-    key = labels.str.replace(_SUFFIX, "", regex=True).str.strip().str.lower()
-    rank = key.map(DEPRIVATION_ORDER)
-    if rank.isna().all():
-        return list(labels)
-    position = np.where(rank.notna(), rank.fillna(0), 100 + np.arange(len(labels)))
-    return list(labels.iloc[np.argsort(position, kind="stable")])
+    labels = list(pd.unique(c.text(categories)))
+    # the rank of each distinct label (its suffix in brackets dropped), NaN for other labels
+    rank = np.array([DEPRIVATION_ORDER.get(_SUFFIX.sub("", label).strip().lower(), np.nan) for label in labels],
+                    dtype=float)
+    if np.isnan(rank).all():
+        return labels
+    position = np.where(np.isnan(rank), 100 + np.arange(len(labels)), rank)
+    return [labels[i] for i in np.argsort(position, kind="stable")]
 
 
 def _category_type(rows: pd.DataFrame, by: str) -> str:

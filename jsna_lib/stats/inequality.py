@@ -349,7 +349,8 @@ def _simulate(
         for r0 in range(0, repetitions, rep_block):
             r1 = min(repetitions, r0 + rep_block)
             draws = rng.standard_normal((chunk.size, r1 - r0, n_q))
-            sims[:, r0:r1] = np.einsum("grq,gq->gr", draws, s)
+            np.einsum("grq,gq->gr", draws, s, out=sims[:, r0:r1])  # straight into place
+            del draws
         sims += centre[chunk, None]
         qs = np.quantile(sims, probs, axis=1)
         for i, level in enumerate(levels):
