@@ -393,6 +393,8 @@ _WARM_UPS = {
     "jsna_lib.geography": "from jsna_lib import geography\ngeography.area('E92000001')",
     # the batch's data store, read once here: every kernel then reads its area's rows from memory
     "jsna_lib": "from jsna_lib import store\nstore.preload_from_environment()",
+    # what every area's profile of that store shares (England's breakdowns and SII, the areas...)
+    "jsna_lib.profile": "from jsna_lib import profile\nprofile.warm_from_environment()",
 }
 
 

@@ -27,6 +27,7 @@ copies; :func:`warm` fills it, e.g. in ``jsna batch``'s kernel template before i
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,7 +177,21 @@ def warm(store: Any) -> int:
     return len(_STORE_CACHE) + sum(len(held) for held in _SUMMARIES.values())
 
 
+def warm_from_environment() -> int:
+    """:func:`warm` the store named by ``$JSNA_PRELOAD_STORE`` (the store ``jsna batch``'s kernel
+    template holds in memory, see :func:`jsna_lib.store.preload_from_environment`), if set and
+    present; 0 otherwise. The template calls it before forking, so every kernel starts warm."""
+    from .store import MANIFEST, PRELOAD_ENV
+
+    path = os.environ.get(PRELOAD_ENV, "")
+    if not path or not (Path(path) / MANIFEST).is_file():
+        return 0
+    return warm(path)
+
+
 # ----------------------------------------------------------------------------- area resolution
+
+
 def _store_areas(store: Any) -> pd.DataFrame:
     """The store's areas table (else the reference geography's) with text columns cleaned
     (``area_code`` upper case); computed once per store (:func:`_per_store`), a copy each call."""

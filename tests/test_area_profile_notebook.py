@@ -309,3 +309,34 @@ def test_one_age_per_indicator_keeps_the_newest_age():
                           "category_type": "", "period_sort": [20160000, 20170000, 20200000, 20200000]})
     kept = profile.one_age_per_indicator(frame)
     assert sorted(zip(kept["indicator_id"], kept["age"], strict=True)) == [(1, "All ages"), (2, "All ages")]
+
+
+def test_batch_kernels_start_with_the_store_read_and_the_profile_cache_filled(demo_dir) -> None:
+    """The kernel template preloads the batch's store and warms the profile cache before forking:
+    a kernel finds both ready, and its profile equals one computed from scratch here."""
+    from jupyter_core.utils import run_sync
+
+    from jsna_lib import store as store_mod
+
+    pool = batch.KernelPool(kernel_name="python3", cwd=str(REPO), start="fork", preload=["jsna_lib:profile"],
+                            env={store_mod.PRELOAD_ENV: str(demo_dir)})
+    lines: list[str] = []
+    try:
+        km = pool.take(prelaunch=False)
+        kc = km.client()
+        kc.start_channels()
+        run_sync(kc.wait_for_ready)(timeout=60)
+        code = ("from jsna_lib import profile, store\n"
+                "held, tables = len(profile._STORE_CACHE), len(store._MEMORY)\n"
+                f"area = profile.area_profile(profile.open_store({str(demo_dir)!r}), 'E08000025')\n"
+                "print(held, tables, round(float(area.indicators['value'].sum()), 6))")
+        run_sync(kc.execute_interactive)(code, timeout=60, output_hook=lambda msg: lines.append(
+            msg["content"]["text"]) if msg["msg_type"] == "stream" else None)
+        kc.stop_channels()
+        pool.release(km)
+    finally:
+        pool.close()
+    held, tables, total = "".join(lines).split()
+    assert int(held) >= 4 and int(tables) >= 4  # areas, look-ups, metadata, England's breakdowns; the tables
+    fresh = profile.area_profile(profile.open_store(demo_dir), "E08000025")
+    assert float(total) == round(float(fresh.indicators["value"].sum()), 6)
