@@ -680,6 +680,12 @@ def _mask(condition: pd.Series) -> np.ndarray:
     return condition.to_numpy(dtype=bool, na_value=False)
 
 
+def _indicator_names(ind: pd.DataFrame, mask: np.ndarray) -> list[str]:
+    """The names of the rows of ``mask``; an indicator without metadata (no name) is "Indicator <id>"."""
+    return [name if isinstance(name, str) and name else f"Indicator {i}"
+            for name, i in zip(ind["name"][mask].tolist(), ind["indicator_id"][mask].tolist(), strict=True)]
+
+
 def _notes(profile: AreaProfile, meta: pd.DataFrame, store: Any) -> list[str]:
     """Plain-English data notes for the report (deterministic order)."""
     notes: list[str] = []
@@ -699,7 +705,7 @@ def _notes(profile: AreaProfile, meta: pd.DataFrame, store: Any) -> list[str]:
     if not ind.empty:
         not_compared = _mask(ind["vs_england"].fillna(compare.NOT_COMPARED) == compare.NOT_COMPARED)
         reasons: dict[str, list[str]] = {}
-        for name, reason in zip(ind["name"][not_compared].astype(str),
+        for name, reason in zip(_indicator_names(ind, not_compared),
                                 ind["vs_england_note"][not_compared].fillna(""), strict=True):
             if reason and reason != "compared by quintiles":
                 reasons.setdefault(str(reason), [])
@@ -710,7 +716,7 @@ def _notes(profile: AreaProfile, meta: pd.DataFrame, store: Any) -> list[str]:
         quint = _mask(ind["comparator_method"] == "quintiles")
         if quint.any():
             notes.append("Ranked in quintiles among areas of the same type rather than compared with England: "
-                         f"{_join_names(list(dict.fromkeys(ind['name'][quint].astype(str))))}.")
+                         f"{_join_names(list(dict.fromkeys(_indicator_names(ind, quint))))}.")
     if not meta.empty:
         have = (pd.to_numeric(ind["indicator_id"]).dropna().astype(int).to_numpy() if not ind.empty
                 else np.empty(0, dtype=int))

@@ -200,21 +200,17 @@ class _MemoryTable:
         frame = self.frame
         filters = list(filters or [])
         # an equality filter on an indexed column through its value -> rows lookup, the rest as
-        # masks over those rows only
+        # masks over those rows, one column at a time; the rows asked for are taken once at the end
         first = next((i for i, (c, op, _) in enumerate(filters) if op in ("=", "==", "in") and c in self._positions),
                      None)
-        out = frame
-        taken = False
+        rows: np.ndarray | None = None  # positions kept so far (None: every row)
         if first is not None:
             column, op, value = filters.pop(first)
             index = self.positions(column)
             parts = [index[v] for v in (list(value) if op == "in" else [value]) if v in index]
-            out = frame.take(np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.intp))
-            taken = True
-        if columns is not None:
-            out = out[list(dict.fromkeys([*columns, *(c for c, _, _ in filters)]))]
+            rows = np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.intp)
         for column, op, value in filters:
-            series = out[column]
+            series = frame[column] if rows is None else frame[column].take(rows)
             tests = {"=": series.eq, "==": series.eq, "!=": series.ne, "<": series.lt, "<=": series.le,
                      ">": series.gt, ">=": series.ge, "in": lambda v, s=series: s.isin(list(v)),
                      "not in": lambda v, s=series: ~s.isin(list(v))}
@@ -223,10 +219,11 @@ class _MemoryTable:
             mask = tests[op](value)
             mask = np.array(mask.fillna(False) if hasattr(mask, "fillna") else mask, dtype=bool)
             mask &= series.notna().to_numpy()
-            out = out[mask]
-            taken = True
-        if columns is not None:
-            out = out[list(columns)]
+            rows = np.flatnonzero(mask) if rows is None else rows[mask]
+        out = frame if columns is None else frame[list(columns)]
+        taken = rows is not None
+        if taken:
+            out = out.take(rows)
         # copy-on-write (pandas 3): changing what is returned never changes the table held here
         return out.reset_index(drop=True) if taken or columns is not None else out.copy(deep=False)
 

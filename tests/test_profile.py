@@ -330,3 +330,16 @@ def test_demo_store_end_to_end(demo_store, tmp_path):
     assert csv["area_code"].nunique() == 153 and set(csv["benchmark"]) == {"region"}
     assert not csv.duplicated(["indicator_id", "area_code", "sex", "age", "category_type", "category",
                                "period"]).any()
+
+
+def test_an_indicator_without_metadata_is_profiled_and_named_by_its_id(tmp_path):
+    """Values whose indicator has no row in the indicators table (a user's own indicator imported
+    without its metadata): the profile is made, and the notes name it "Indicator <id>"."""
+    tables = small_tables()
+    extra = tables["values"][tables["values"]["indicator_id"] == 101].assign(indicator_id=999)
+    tables["values"] = pd.concat([tables["values"], extra], ignore_index=True)
+    s = Store(tmp_path / "store", create=True)
+    s.write_many(tables, source="hand-built test data", validate=False)
+    area = profile.area_profile(s, BIRMINGHAM)
+    assert 999 in set(area.indicators["indicator_id"].astype(int))
+    assert any("Indicator 999" in note for note in area.notes), area.notes
