@@ -18,6 +18,8 @@ import pytest
 from jsna_lib import batch, compare, demo, profile, report
 from jsna_lib.store import Store, StoreError
 
+from .kernels import run_in_new_kernel
+
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOK = REPO / "notebooks" / "area_profile.ipynb"
 PAPERMILL = Path(sys.executable).with_name("papermill")
@@ -314,29 +316,19 @@ def test_one_age_per_indicator_keeps_the_newest_age():
 def test_batch_kernels_start_with_the_store_read_and_the_profile_cache_filled(demo_dir) -> None:
     """The kernel template preloads the batch's store and warms the profile cache before forking:
     a kernel finds both ready, and its profile equals one computed from scratch here."""
-    from jupyter_core.utils import run_sync
-
     from jsna_lib import store as store_mod
 
     pool = batch.KernelPool(kernel_name="python3", cwd=str(REPO), start="fork", preload=["jsna_lib:profile"],
                             env={store_mod.PRELOAD_ENV: str(demo_dir)})
-    lines: list[str] = []
+    code = ("from jsna_lib import profile, store\n"
+            "held, tables = len(profile._STORE_CACHE), len(store._MEMORY)\n"
+            f"area = profile.area_profile(profile.open_store({str(demo_dir)!r}), 'E08000025')\n"
+            "print(held, tables, round(float(area.indicators['value'].sum()), 6))")
     try:
-        km = pool.take(prelaunch=False)
-        kc = km.client()
-        kc.start_channels()
-        run_sync(kc.wait_for_ready)(timeout=60)
-        code = ("from jsna_lib import profile, store\n"
-                "held, tables = len(profile._STORE_CACHE), len(store._MEMORY)\n"
-                f"area = profile.area_profile(profile.open_store({str(demo_dir)!r}), 'E08000025')\n"
-                "print(held, tables, round(float(area.indicators['value'].sum()), 6))")
-        run_sync(kc.execute_interactive)(code, timeout=60, output_hook=lambda msg: lines.append(
-            msg["content"]["text"]) if msg["msg_type"] == "stream" else None)
-        kc.stop_channels()
-        pool.release(km)
+        printed = run_in_new_kernel(pool, code)
     finally:
         pool.close()
-    held, tables, total = "".join(lines).split()
+    held, tables, total = printed.split()
     assert int(held) >= 4 and int(tables) >= 4  # areas, look-ups, metadata, England's breakdowns; the tables
     fresh = profile.area_profile(profile.open_store(demo_dir), "E08000025")
     assert float(total) == round(float(fresh.indicators["value"].sum()), 6)

@@ -26,6 +26,8 @@ from jsna_lib import batch, batch_cli
 from jsna_lib.geography import UnknownAreaError
 from jsna_lib.store import Store
 
+from .kernels import run_in_new_kernel
+
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = REPO / "tests" / "fixtures" / "notebooks"
 THREE = "E06000001,E06000002,E06000003"  # Hartlepool, Middlesbrough, Redcar and Cleveland
@@ -353,29 +355,12 @@ def test_fixture_runs_under_plain_papermill(tmp_path, store_dir) -> None:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the kernel template forks on Linux")
 def test_forked_kernels_are_fresh_processes_with_preloaded_modules() -> None:
-    from jupyter_core.utils import run_sync
-
     pool = batch.KernelPool(kernel_name="python3", cwd=str(REPO), start="fork", preload=["numpy"], warm=False)
-    seen = []
+    code = ("import os, random, sys, numpy\n"
+            "print(os.getpid(), 'leftover' in globals(), 'numpy' in sys.modules,"
+            " random.random(), numpy.random.random())\nleftover = 1")
     try:
-        for _ in range(2):
-            km = pool.take(prelaunch=False)
-            kc = km.client()
-            kc.start_channels()
-            run_sync(kc.wait_for_ready)(timeout=30)
-            code = ("import os, random, sys, numpy\n"
-                    "print(os.getpid(), 'leftover' in globals(), 'numpy' in sys.modules,"
-                    " random.random(), numpy.random.random())\nleftover = 1")
-            lines: list[str] = []
-
-            def hook(msg, lines=lines):
-                if msg["msg_type"] == "stream":
-                    lines.append(msg["content"]["text"])
-
-            run_sync(kc.execute_interactive)(code, timeout=30, output_hook=hook)
-            seen.append("".join(lines).split())
-            kc.stop_channels()
-            pool.release(km)
+        seen = [run_in_new_kernel(pool, code, timeout=30).split() for _ in range(2)]
     finally:
         pool.close()
     (pid1, left1, np1, r1, n1), (pid2, left2, np2, r2, n2) = seen
