@@ -12,7 +12,9 @@ Measured in one run on this machine, for the same areas, workers and data store:
     papermill-only time is shown too.
 
 (a) and (b) run ``--repeat`` times (default 2), alternating, and the best time of each is kept
-(other work on the machine only ever slows a run down). Prints seconds per area, the ratios
+(other work on the machine only ever slows a run down). (b0) then runs once a notebook that only
+displays (b)'s outputs again (no computing): the least (b) could cost on this engine. Prints
+seconds per area, the ratios
 (targets: (b)/(a) <= 2.0 and (c)/(b) >= 5), the notebook's own cell time (papermill's timings:
 what (b) adds to (a) should be about that divided by the workers) and the kernels' peak memory
 (VmHWM, Linux). ``--spawn`` also times (b) with ``--kernel-start spawn`` (no kernel
@@ -100,6 +102,45 @@ def _naive(notebook: Path, store: Path, out: Path, codes: list[str]) -> tuple[fl
     return (pm_total + nb_total) / n, pm_total / n
 
 
+def _replay_notebook(executed: Path, out: Path) -> Path:
+    """A notebook that only displays what (b)'s notebook displayed, area by area: its outputs, read
+    from ``executed`` (the executed notebooks) into ``out/outputs/<code>.json``, are shown again
+    by the same number of code cells. Timed like (a) and (b), it is the least a notebook that
+    shows these outputs can cost on this engine: no computing, only messages, files and reports."""
+    (out / "outputs").mkdir(parents=True, exist_ok=True)
+    template = None
+    for path in executed.glob("*.ipynb"):
+        nb = json.loads(path.read_text())
+        template = template or nb
+        cells = [c for c in nb["cells"] if c["cell_type"] == "code"
+                 and not {"parameters", "injected-parameters"} & set(c["metadata"].get("tags", []))]
+        shown = [[{"data": {k: "".join(v) if isinstance(v, list) else v for k, v in o["data"].items()},
+                   "metadata": o.get("metadata", {})}
+                  for o in c["outputs"] if o["output_type"] in ("display_data", "execute_result")] for c in cells]
+        (out / "outputs" / f"{path.stem}.json").write_text(json.dumps(shown))
+    if template is None:
+        raise SystemExit("(b) wrote no executed notebooks to replay")
+    show = "for o in SHOWN[{}]:\n    display(o['data'], metadata=o['metadata'], raw=True)\n"
+    cells, k = [], 0
+    for cell in template["cells"]:
+        tags = set(cell["metadata"].get("tags", []))
+        if cell["cell_type"] != "code" or "injected-parameters" in tags:
+            continue
+        if "parameters" in tags:
+            cells.append({**cell, "outputs": [], "execution_count": None})
+            continue
+        source = show.format(k)
+        if k == 0:
+            source = ("import json\nfrom IPython.display import display\n"
+                      f"SHOWN = json.load(open({str(out / 'outputs')!r} + f'/{{area_code}}.json'))\n" + source)
+        cells.append({"cell_type": "code", "execution_count": None, "id": f"replay-{k}", "metadata": {},
+                      "outputs": [], "source": source})
+        k += 1
+    notebook = out / "replay.ipynb"
+    notebook.write_text(json.dumps({**template, "cells": cells}))
+    return notebook
+
+
 def _peaks(manifest: dict, key: str = "kernel_peak_rss_mb") -> list[float]:
     return [a[key] for a in manifest["areas"].values() if a.get(key)]
 
@@ -155,6 +196,10 @@ def main() -> None:
               f"(runs: {runs(floors)} s)")
         print(f"(b) jsna batch, {args.notebook.name}:  {batch_s:7.1f} s  {batch_s / n:6.3f} s/area  "
               f"(runs: {runs(batches)} s)")
+        replay = _replay_notebook(work / "batch" / "areas", work / "replay")
+        replay_s, replay_m = _batch(replay, store, work / "replayed", args.areas, workers)
+        print(f"(b0) display only: (b)'s outputs shown again, no computing:  {replay_s:7.1f} s  "
+              f"{replay_s / n:6.3f} s/area  ({replay_s / floor_s:.2f}x the floor: the least (b) could cost here)")
         if args.spawn:
             spawn_s, _ = _batch(args.notebook, store, work / "spawn", args.areas, workers, kernel_start="spawn")
             print(f"(b') the same with --kernel-start spawn:   {spawn_s:7.1f} s  {spawn_s / n:6.3f} s/area")
@@ -167,11 +212,13 @@ def main() -> None:
         c_b = naive_area * n / batch_s
         print(f"(b)/(a) = {b_a:.2f}  (target <= 2.0)   (c)/(b) = {c_b:.1f}  (target >= 5; "
               f"papermill alone: {papermill_area * n / batch_s:.1f})")
-        for label, folder in (("(a) floor", work / "floor"), (f"(b) {args.notebook.name}", work / "batch")):
+        for label, folder in (("(a) floor", work / "floor"), (f"(b) {args.notebook.name}", work / "batch"),
+                              ("(b0) display only", work / "replayed")):
             cells, cpu = _kernel_time(folder)
             print(f"{label}: the notebook's cells take {cells:.3f} s per area (papermill timings), "
                   f"kernel CPU {cpu:.2f} s per area (start-up included)")
-        for label, manifest in (("(a) floor", floor_m), (f"(b) {args.notebook.name}", batch_m)):
+        for label, manifest in (("(a) floor", floor_m), (f"(b) {args.notebook.name}", batch_m),
+                                ("(b0) display only", replay_m)):
             print(f"{label}: the batch process's own CPU {manifest['bench_parent_cpu_s'] / n:.3f} s per area "
                   "(papermill client, reports, files)")
         for label, manifest in (("floor", floor_m), (args.notebook.name, batch_m)):
