@@ -321,17 +321,26 @@ _HEADINGS = {"summary": "Summary", "meaning": None, "concern": "Areas of concern
 
 def to_html(bullets: Sequence[Bullet], *, headings: bool = True) -> str:
     """The bullets as an HTML fragment: a ``<ul>`` per kind (with an ``<h3>`` heading when
-    ``headings``), every text HTML-escaped (``<``, ``>``, ``&``, quotes)."""
+    ``headings``); a kind without a heading of its own (the "meaning" of significance) is an
+    explanatory ``<p>`` after the list before it. Every text is HTML-escaped (``<``, ``>``, ``&``,
+    quotes)."""
     parts: list[str] = []
     current = None
     for bullet in bullets:
+        kind = html.escape(bullet.kind, quote=True)
+        if bullet.kind in _HEADINGS and _HEADINGS[bullet.kind] is None:  # a note, not a list item
+            if current is not None:
+                parts.append("</ul>")
+                current = None
+            parts.append(f'<p class="jsna-headlines jsna-{kind}">{html.escape(bullet.text, quote=True)}</p>')
+            continue
         if bullet.kind != current:
             if current is not None:
                 parts.append("</ul>")
             heading = _HEADINGS.get(bullet.kind, bullet.kind)
             if headings and heading and (current is None or _HEADINGS.get(current) != heading):
                 parts.append(f"<h3>{html.escape(heading)}</h3>")
-            parts.append(f'<ul class="jsna-headlines jsna-{html.escape(bullet.kind, quote=True)}">')
+            parts.append(f'<ul class="jsna-headlines jsna-{kind}">')
             current = bullet.kind
         parts.append(f"<li>{html.escape(bullet.text, quote=True)}</li>")
     if current is not None:

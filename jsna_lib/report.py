@@ -235,6 +235,7 @@ tbody tr:hover{background:#eaf1f8}
 .jsna-output>:last-child{margin-bottom:0}
 .celltag_headline .jsna-output{font-size:1.1rem;padding:.6em 1em;background:#eef4fa;border-left:5px solid #005eb8}
 .jsna-chart{margin:.4em 0 .8em}
+p.jsna-meaning{color:#505a5f;font-size:.95em;margin-top:-.3em}
 .jsna-stderr{background:#fdf3f2;border-color:#e8b4ad}
 .jsna-error{background:#fdecea;border-color:#d4351c;color:#5c0f06}
 .jsna-latex{font-family:"DejaVu Serif",Georgia,serif}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -86,7 +88,10 @@ def test_html_escapes_every_data_string():
     assert "<offences>" not in html and "'assaults'" not in html
     assert "Violent crime &lt;offences&gt; &amp; &#x27;assaults&#x27;: 31.0 per 1,000" in html
     assert html.startswith("<h3>Summary</h3>\n<ul class=\"jsna-headlines jsna-summary\">\n<li>Compared with England")
-    assert html.count("<ul") == html.count("</ul>") == 6
+    assert html.count("<ul") == html.count("</ul>") == 5
+    # what "significantly" means is an explanation after the summary list, not one of its bullets
+    assert re.search(r'</ul>\n<p class="jsna-headlines jsna-meaning">“Significantly” better or worse means [^<]*</p>\n'
+                     r"<h3>Areas of concern</h3>", html)
     assert "<h3>Areas of concern</h3>" in html and "<h3>Improving</h3>" in html
 
 
