@@ -100,6 +100,18 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     columns = [_column_values(frame.iloc[:, i]) for i in range(frame.shape[1])]
     if not columns:
         return [{} for _ in range(len(frame))]
+    return _zip_rows(names, columns)
+
+
+def array_records(columns: Mapping[str, Any], n: int) -> list[dict[str, Any]]:
+    """:func:`records` for columns already held as numpy arrays (``n`` rows each), or as one value
+    for every row: float arrays with missing → ``null``, other arrays as their Python values."""
+    values = [json_floats(v) if isinstance(v, np.ndarray) and v.dtype.kind == "f"
+              else v.tolist() if isinstance(v, np.ndarray) else [v] * n for v in columns.values()]
+    return _zip_rows(list(columns), values)
+
+
+def _zip_rows(names: list[str], columns: list[list[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
 
 

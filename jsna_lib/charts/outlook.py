@@ -39,14 +39,6 @@ def _age_label(group: str) -> str:
     return f"Aged {group[:-1]} and over" if group.endswith("+") else f"Aged {group.replace('-', ' to ')}"
 
 
-def _json_rows(columns: dict[str, np.ndarray]) -> list[dict[str, Any]]:
-    """Rows of equal-length arrays as JSON-ready dicts, as :func:`jsna_lib.charts._spec.records`
-    writes them (floats with missing → null, whole numbers as ints, text as is)."""
-    values = [_spec.json_floats(a) if a.dtype.kind == "f" else a.tolist() for a in columns.values()]
-    names = list(columns)
-    return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
-
-
 def _texts(values: np.ndarray, fmt: Any) -> np.ndarray:
     """Each number of a float array formatted with ``fmt`` (e.g. ``"{:,.0f}".format``), as an object array."""
     out = np.empty(len(values), dtype=object)
@@ -121,7 +113,7 @@ def population_chart(projection: pd.DataFrame, area_code: str | None = None, *, 
     title = f"Population by broad age group{': ' + area_name if area_name else ''}"
     builder = _spec.SpecBuilder()
     return builder.finish({  # the data once, on the faceted layer
-        "data": builder.data(_json_rows(frame)),
+        "data": builder.data(_spec.array_records(frame, len(take))),
         "facet": {"field": "panel", "type": "nominal", "sort": [labels[g] for g in order], "title": None,
                   "header": {"labelFontWeight": "bold", "labelFontSize": 11, "labelAnchor": "start"}},
         "spec": {"layer": [band, lines, points], "width": width, "height": height},
@@ -176,7 +168,7 @@ def _panels(builder: _spec.SpecBuilder, projection: pd.DataFrame, series: list[t
              "value_text": _texts(number["value"], fmt),
              "interval_text": _texts(number["lower_95"], fmt) + " to " + _texts(number["upper_95"], fmt),
              "trend_text": _texts(number["trend"], fmt), "band": year >= last_observed[panel]}
-    values = _json_rows(frame)
+    values = _spec.array_records(frame, len(rows))
     info = {name: projection[name].to_numpy(dtype=object)[rows] for name in ("name", "unit", "sex", "age")}
     stops = np.cumsum(sizes).tolist()
     panels = []

@@ -72,15 +72,6 @@ def _sums(area: np.ndarray, sex: np.ndarray, band: np.ndarray, population: np.nd
     return areas[area_of], sexes[unique // n_band % n_sex], bands[unique % n_band], sums, total
 
 
-def _json_rows(columns: dict[str, Any], n: int) -> list[dict[str, Any]]:
-    """Rows of arrays (or one value for every row) as JSON-ready dicts, as
-    :func:`jsna_lib.charts._spec.records` writes them (floats with missing → null)."""
-    values = [_spec.json_floats(v) if isinstance(v, np.ndarray) and v.dtype.kind == "f"
-              else v.tolist() if isinstance(v, np.ndarray) else [v] * n for v in columns.values()]
-    names = list(columns)
-    return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
-
-
 def population_pyramid(population: Any, area: str | None = None, *, comparator: str | None = c.ENGLAND,
                        year: int | None = None, names: Any = None, title: str | None = None,
                        source: str | None = None, width: int = 520, bar_height: int = 15) -> _spec.Chart:
@@ -164,8 +155,8 @@ def population_pyramid(population: Any, area: str | None = None, *, comparator: 
                "population_text": c.fmt_array(row_population, 0),
                "percent_text": c.fmt_array(percent, 1) + "%"}
     builder = _spec.SpecBuilder()
-    area_data = _json_rows({name: v[area_rows] for name, v in columns.items()} | {"year": str(year)},
-                           len(area_rows))
+    area_data = _spec.array_records({name: v[area_rows] for name, v in columns.items()} | {"year": str(year)},
+                                    len(area_rows))
     bars = {"data": builder.data(area_data), "mark": {"type": "bar"},
             "encoding": {"x": x, "y": y, "tooltip": tooltip,
                          "color": _spec.field("sex_label", "nominal", title=area_name,
@@ -175,9 +166,9 @@ def population_pyramid(population: Any, area: str | None = None, *, comparator: 
     layers: list[dict[str, Any]] = [bars]
     if comparator:
         comp_name = display[str(comparator).strip().upper()]
-        comp_data = _json_rows({name: v[comp_rows] for name, v in columns.items()}
-                               | {"year": str(year), "outline": stripped[str(comparator).strip().upper()]},
-                               len(comp_rows))
+        comp_data = _spec.array_records({name: v[comp_rows] for name, v in columns.items()}
+                                        | {"year": str(year), "outline": stripped[str(comparator).strip().upper()]},
+                                        len(comp_rows))
         layers.append({"data": builder.data(comp_data), "mark": {"type": "bar", "fill": None, "strokeWidth": 1.4},
                        "encoding": {"x": x, "y": y, "tooltip": tooltip,
                                     "stroke": _spec.field("outline", "nominal",
