@@ -342,7 +342,11 @@ def _vega_data(data: Mapping[str, Any], charts: str) -> dict[str, Any] | None:
     """An output's ``data`` with its Vega/Vega-Lite spec replaced by an offline rendering.
 
     None when there is nothing to replace: no Vega/Vega-Lite spec, or an SVG/PNG/HTML
-    alternative next to it (that one is shown). See :func:`_vega_outputs` for ``charts``.
+    alternative next to it (that one is shown). ``charts="svg"``: drawn once, here, as SVG by
+    vl-convert (its JavaScript engine starts once per process, ~0.4 s, then ~20 ms a chart;
+    drawing it in every kernel instead costs the start-up per area); a spec it cannot draw falls
+    back to the interactive form. ``charts="interactive"``: drawn in the browser by the page's
+    vega-embed (tooltips kept).
     """
     if "text/html" in data or "image/svg+xml" in data or "image/png" in data:
         return None
@@ -362,24 +366,6 @@ def _vega_data(data: Mapping[str, Any], charts: str) -> dict[str, Any] | None:
         new["text/html"] = vega_embed_html(spec, mode="vega-lite" if match[1] == "vegalite" else "vega")
         return new
     return None
-
-
-def _vega_outputs(nb: Any, charts: str) -> None:
-    """Give every Vega/Vega-Lite output without an SVG/PNG/HTML alternative an offline rendering.
-
-    ``charts="svg"``: drawn once, here, as SVG by vl-convert (its JavaScript engine starts once
-    per process, ~0.4 s, then ~20 ms a chart; drawing it in every kernel instead costs the
-    start-up per area); a spec it cannot draw falls back to the interactive form.
-    ``charts="interactive"``: drawn in the browser by the page's vega-embed (tooltips kept).
-    Changes ``nb`` in place (:func:`render_report` does the same per output, without copying).
-    """
-    for cell in nb.cells:
-        for output in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
-            data = output.get("data")
-            new = _vega_data(data, charts) if data else None
-            if new is not None:
-                data.clear()
-                data.update(new)
 
 
 def sanitize_html(page: str) -> str:
