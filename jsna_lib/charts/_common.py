@@ -79,12 +79,6 @@ def text_array(values: Any) -> np.ndarray:
     return np.strings.strip(obj.astype(str)).astype(object)
 
 
-def isin(values: Any, wanted: Any) -> np.ndarray:
-    """Boolean array: which of ``values`` are among ``wanted`` (hash-based: ``np.isin`` on string
-    arrays compares element by element)."""
-    return pd.Series(np.asarray(values, dtype=object), copy=False).isin(list(wanted)).to_numpy()
-
-
 def numbers(values: Any) -> pd.Series:
     """Floats with missing → NaN (nullable dtypes included)."""
     return pd.to_numeric(pd.Series(values), errors="coerce").astype(float)
@@ -291,7 +285,7 @@ def with_indicator_meta(rows: pd.DataFrame, indicators: pd.DataFrame | None) -> 
                                ("polarity", "polarity"), ("source", "source")):
             if source not in ind.columns:
                 continue
-            looked = np.where(found, text_array(ind[source])[np.where(found, where, 0)], "") if len(ind) else ""
+            looked = np.where(found, text_array(ind[source])[np.where(found, where, 0)], "")
             own = target if target in out.columns else ("name" if target == "indicator_name" else target)
             current = text_array(column(out, own))
             out[target] = np.where(current != "", current, looked)

@@ -32,7 +32,7 @@ def _shown_periods(rows: pd.DataFrame, areas: list[str], significance_benchmark:
         codes, uniques = pd.factorize(rows[key], use_na_sentinel=False)
         combo = combo * (len(uniques) + 1) + codes
     located = rows.assign(_row=np.arange(len(rows)))
-    cells = c.latest_per_line(c.one_benchmark(located[c.isin(c.text_array(rows["area_code"]), areas)],
+    cells = c.latest_per_line(c.one_benchmark(located[c.text(rows["area_code"]).isin(areas).to_numpy()],
                                               significance_benchmark))
     if cells.empty:
         return rows
@@ -144,6 +144,7 @@ def overview(data: pd.DataFrame, areas: Any = None, indicators: Sequence[Any] | 
     long["text_colour"] = c.text_colour(long["significance"]).to_numpy()
     long["area_name"] = long["column"]
 
+    # each area's column title (zipped backwards so that an area's first row is the one kept)
     area_column = dict(zip(area_cells["area_code"].tolist()[::-1], area_cells["column"].tolist()[::-1], strict=True))
     col_order = list(dict.fromkeys([*(b["column"].iloc[0] for b in columns),
                                     *(area_column[a] for a in areas if a in area_column)]))
