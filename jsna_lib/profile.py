@@ -27,7 +27,6 @@ copies; :func:`warm` fills it, e.g. in ``jsna batch``'s kernel template before i
 from __future__ import annotations
 
 import difflib
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -181,12 +180,10 @@ def warm_from_environment() -> int:
     """:func:`warm` the store named by ``$JSNA_PRELOAD_STORE`` (the store ``jsna batch``'s kernel
     template holds in memory, see :func:`jsna_lib.store.preload_from_environment`), if set and
     present; 0 otherwise. The template calls it before forking, so every kernel starts warm."""
-    from .store import MANIFEST, PRELOAD_ENV
+    from .store import environment_store
 
-    path = os.environ.get(PRELOAD_ENV, "")
-    if not path or not (Path(path) / MANIFEST).is_file():
-        return 0
-    return warm(path)
+    path = environment_store()
+    return 0 if path is None else warm(path)
 
 
 # ----------------------------------------------------------------------------- area resolution

@@ -283,13 +283,20 @@ def _preload_limit_mb() -> float:
     return min(PRELOAD_MAX_MB, physical / 4)
 
 
+def environment_store() -> str | None:
+    """The store named by ``$JSNA_PRELOAD_STORE`` (what ``jsna batch`` gives its kernel template),
+    when set and present; else None."""
+    path = os.environ.get(PRELOAD_ENV, "")
+    return path if path and (Path(path) / MANIFEST).is_file() else None
+
+
 def preload_from_environment() -> int:
     """:func:`preload` the store named by ``$JSNA_PRELOAD_STORE``, if set, present and small enough:
     its tables' estimated decoded size (:data:`DECODED_PER_PARQUET_BYTE` x their parquet size)
     within ``$JSNA_PRELOAD_MAX_MB`` (default: :data:`PRELOAD_MAX_MB` or a quarter of the memory).
     Returns the rows held (0 when nothing was preloaded)."""
-    path = os.environ.get(PRELOAD_ENV, "")
-    if not path or not (Path(path) / MANIFEST).is_file():
+    path = environment_store()
+    if path is None:
         return 0
     store = Store(path)
     size = sum((store.path / t["file"]).stat().st_size for t in store.manifest["tables"].values()
