@@ -152,19 +152,6 @@ def _band_starts(bands: pd.Series) -> np.ndarray:
     return start.where(~bands.str.startswith(("<", "Under", "under")), 0).to_numpy(dtype=float)
 
 
-_DIGITS = re.compile(r"[0-9]+")
-
-
-def _band_start(band: str) -> float:
-    """:func:`_band_starts` of one label of printable ASCII text (where Python's ``strip`` and
-    ``[0-9]`` agree with the Arrow string functions)."""
-    band = band.strip()
-    if band.startswith(("<", "Under", "under")):
-        return 0.0
-    found = _DIGITS.search(band)
-    return float(found.group(0)) if found else np.nan
-
-
 def _group_labels(start: np.ndarray, groups: Sequence[tuple[str, int, int | None]]) -> np.ndarray:
     """The label of the group holding each first age ("" for none; a later group wins)."""
     label = np.full(len(start), "", dtype=object)
@@ -241,24 +228,20 @@ def _group_sums(codes: np.ndarray, n_groups: int, *arrays: np.ndarray) -> list[n
 
 
 # ============================================================================= population
-def _distinct(column: pd.Series) -> tuple[np.ndarray, list[Any], bool]:
-    """A column's row codes (-1 where missing), its distinct values, and whether these are all
-    printable ASCII text (where Python's string methods agree with pandas' Arrow ones)."""
+def _distinct(column: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """A column's row codes (-1 where missing) and its distinct values (as objects)."""
     codes, distinct = pd.factorize(column)
-    values = np.asarray(distinct, dtype=object).tolist()
-    return codes, values, all(isinstance(v, str) and v.isascii() and v.isprintable() for v in values)
+    return codes, pd.Series(np.asarray(distinct, dtype=object), dtype=object)
 
 
-def _convert(distinct: tuple[np.ndarray, list[Any], bool], plain: Any, general: Any, missing: Any) -> np.ndarray:
-    """An element-wise conversion of a column, worked out once per distinct value (see
-    :func:`_distinct`): ``plain`` (a function of one string) when every value is printable ASCII
-    text, else ``general`` (the same conversion of a Series, as pandas does it). Returns the
-    converted distinct values followed by ``missing``, so that ``converted[codes]`` is the
-    converted column (code -1, a missing value, picks the last entry)."""
-    _, values, ascii_text = distinct
-    converted = [plain(v) for v in values] if ascii_text else list(general(pd.Series(values, dtype=object)))
+def _convert(distinct: tuple[np.ndarray, pd.Series], convert: Any, missing: Any) -> np.ndarray:
+    """An element-wise conversion of a column (``convert``, a function of a Series), worked out once
+    per distinct value (see :func:`_distinct`). Returns the converted distinct values followed by
+    ``missing``, so that ``converted[codes]`` is the converted column (code -1, a missing value,
+    picks the last entry)."""
+    _, values = distinct
     out = np.empty(len(values) + 1, dtype=object)
-    out[:] = [*converted, missing]
+    out[:] = [*convert(values), missing]
     return out
 
 
@@ -303,8 +286,7 @@ def _population_by_group(population: pd.DataFrame, groups: Sequence[tuple[str, i
     selected = None
     if area_code is not None:
         wanted = str(area_code).upper()
-        chosen = _convert(areas, lambda code: code.upper() == wanted,
-                          lambda codes: codes.astype(str).str.upper() == wanted, False)
+        chosen = _convert(areas, lambda codes: codes.astype(str).str.upper() == wanted, False)
         selected = chosen.astype(bool)[areas[0]]
     values = _numbers(population["population"])
     negative = values < 0
@@ -314,19 +296,18 @@ def _population_by_group(population: pd.DataFrame, groups: Sequence[tuple[str, i
         raise ValueError("project_population: negative population in rows "
                          f"{', '.join(map(str, np.flatnonzero(negative)[:5]))}")
     # Area codes normalised (stripped, upper case) and ranked in sorted order; missing → -1.
-    normal = _convert(areas, lambda code: code.strip().upper(),
-                      lambda codes: codes.astype("string").str.strip().str.upper(), None).tolist()
+    normal = _convert(areas, lambda codes: codes.astype("string").str.strip().str.upper(), None).tolist()
     codes = sorted({code for code in normal if isinstance(code, str)})
     rank = {code: i for i, code in enumerate(codes)}
     area = np.array([rank.get(code, -1) if isinstance(code, str) else -1 for code in normal],
                     dtype=np.int64)[areas[0]]
     year = _numbers(population["year"])
     sexes = _distinct(population["sex"])
-    sex = _convert(sexes, lambda text: text, lambda text: text.astype("string").fillna(""), "")
+    sex = _convert(sexes, lambda text: text.astype("string").fillna(""), "")
     by_sex = ((sex == "Male") | (sex == "Female"))[sexes[0]]
     persons = (sex == "Persons")[sexes[0]]
     bands = _distinct(population["age_band"])
-    start = _convert(bands, _band_start, _band_starts, np.nan).astype(float)
+    start = _convert(bands, _band_starts, np.nan).astype(float)
     order = _group_order(groups)
     group = np.array([order.get(label, -1) for label in _group_labels(start, groups)], dtype=np.int64)[bands[0]]
 
