@@ -209,12 +209,16 @@ def shift_period(period: Any, years: Any) -> pd.Series:
 
 
 def _shift_labels(labels: np.ndarray, years: np.ndarray) -> np.ndarray:
-    """:func:`shift_period` of an object array of text labels, each distinct (label, shift) once."""
-    done: dict[tuple[str, int], str] = {}
-    out = np.empty(len(labels), dtype=object)
-    for i, pair in enumerate(zip(labels.tolist(), years.tolist(), strict=True)):
-        out[i] = done[pair] if pair in done else done.setdefault(pair, _shift_label(str(pair[0]), int(pair[1])))
-    return out
+    """:func:`shift_period` of an object array of text labels: each distinct (label, shift) pair
+    is worked out once (a few per call) and spread back to the rows with one take."""
+    label_codes, distinct_labels = pd.factorize(pd.Series(labels, dtype=object), use_na_sentinel=False)
+    year_codes, distinct_years = pd.factorize(np.asarray(years, dtype=np.int64))
+    pairs, inverse = np.unique(label_codes.astype(np.int64) * len(distinct_years) + year_codes, return_inverse=True)
+    label_of, year_of = np.divmod(pairs, max(len(distinct_years), 1))
+    shifted = np.empty(len(pairs), dtype=object)
+    shifted[:] = [_shift_label(str(distinct_labels[i]), int(distinct_years[k]))
+                  for i, k in zip(label_of.tolist(), year_of.tolist(), strict=True)]
+    return shifted[inverse.reshape(-1)]
 
 
 # pandas >= 3 computes a share over a string column of area codes as an Arrow float column
