@@ -10,19 +10,36 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .. import palette
 from . import _common as c
 from . import _spec
+from .bars import (
+    _area_names,
+    _ascending,
+    _Benchmark,
+    _benchmark,
+    _breakdown_text,
+    _decimals_for,
+    _display_columns,
+    _first_rows,
+    _floats,
+    _indicator_meta,
+    _indicator_positions,
+    _json_at,
+    _one_benchmark_positions,
+    _period_range,
+    _raw_codes,
+    _significance_at,
+    _source_of,
+    _text_at,
+)
 
 _DASHES = ([1, 0], [6, 3], [2, 2], [8, 3, 2, 3], [4, 4])
 _SERIES_COLOURS = (palette.AREA_COLOUR, palette.ENGLAND_COLOUR, palette.REGION_COLOUR, "#D46A00", "#6A3D9A")
 
-
-#: The columns of the area's own rows that the chart uses.
-_LINE_COLUMNS = frozenset({"indicator_id", "area_code", "sex", "age", "category_type", "category", "period",
-                           "period_sort", "value", "lower_95", "upper_95", "count", "significance"})
 
 
 def trend(data: Any, indicator: Any = None, area: str | None = None, *,
@@ -56,66 +73,96 @@ def trend(data: Any, indicator: Any = None, area: str | None = None, *,
         area = c.attr(data, "area_code")
     source = source or c.attr(data, "source") or None
     data = c.frame_from(data, c.SERIES_ATTRS, "time series")
-    rows = c.indicator_rows(data, indicator, sex=sex, age=age, chart="trend")
-    ind_id = c.numbers(rows["indicator_id"]).iloc[0]
-    meta = c.indicator_meta(rows, metadata, ind_id)
-    codes = c.text(rows["area_code"])
+    pos, ind_id = _indicator_positions(data, indicator, sex=sex, age=age, chart="trend")
+    meta = _indicator_meta(data, pos, metadata, ind_id)
+    codes = _text_at(data["area_code"], pos)
     if area is None:
         candidates = sorted(set(codes) - {c.ENGLAND} - {x for x in set(codes) if x.startswith("E12")})
         if len(candidates) != 1:
             raise ValueError(f"trend: say which area with area=<code> (the data have {', '.join(candidates)})")
         area = candidates[0]
     area = str(area).strip().upper()
-    own = c.one_benchmark(rows[(codes == area).to_numpy()], significance_benchmark)
-    if own.empty:
+    own, sig_column = _one_benchmark_positions(data, pos[codes == area], significance_benchmark)
+    if not len(own):
         raise ValueError(f"trend: no rows for area {area} and indicator {int(ind_id)}")
-    own = own.drop_duplicates("period")
-    own = own[[k for k in own.columns if k in _LINE_COLUMNS]]  # the rest (a profile's ~60 columns) is not drawn
-    digits = decimals if decimals is not None else c.decimals_for(own["value"])
+    own = own[_first_rows(_raw_codes(data["period"], own))]  # one row per period
+    own_values = _floats(data["value"])[own]
+    digits = decimals if decimals is not None else _decimals_for(own_values)
 
     # Series: the area, then each benchmark found in the data (names looked up together).
     items = list(benchmarks.items()) if isinstance(benchmarks, Mapping) else [(b, None) for b in benchmarks]
-    found: list[tuple[Any, str | None, pd.DataFrame, str]] = []  # (code, label, rows, area code)
+    found: list[tuple[Any, str | None, _Benchmark]] = []  # (code, label, rows)
     for code, label in items:
-        bench = c.benchmark_values(rows, code)
-        if bench.empty or str(code).upper() == area:
+        bench = _benchmark(data, pos, code)
+        if bench is None or str(code).upper() == area:
             continue
-        found.append((code, label, bench, c.text(bench["area_code"]).iloc[0]))
-    looked_up = iter(c.area_names(pd.Series([area, *(b[3] for b in found if not b[1])]), data, names))
-    area_name = next(looked_up)
-    series = [own.assign(series=area_name, area_code=area)]
-    for code, label, bench, bench_code in found:
-        name = label or next(looked_up)
-        if name == bench_code and str(code).lower() in ("region", "parent"):
+        found.append((code, label, bench))
+    looked_up = iter(_area_names(np.array([area, *(b[2].codes[0] for b in found if not b[1])], dtype=object),
+                                 data, names))
+    area_name = str(next(looked_up))
+    series_names = [area_name]
+    for code, label, bench in found:
+        name = label or str(next(looked_up))
+        if name == bench.codes[0] and str(code).lower() in ("region", "parent"):
             name = str(code).capitalize()
-        series.append(bench.assign(series=name))
-    lines = pd.concat(series, ignore_index=True)
-    lines["indicator_name"] = meta["name"]
-    lines = c.add_display_columns(lines, digits)
-    lines["area_name"] = lines["series"]
-    order_frame = lines.drop_duplicates("period")
-    if "period_sort" in order_frame.columns:
-        order_frame = order_frame.assign(_s=c.numbers(order_frame["period_sort"])).sort_values("_s", kind="stable")
-    periods = list(c.text(order_frame["period"]))
-    names_ = list(dict.fromkeys(lines["series"]))
-    cols = ["series", "area_name", "indicator_name", "period", "value", "lower_95", "upper_95", "value_text",
-            "ci_text", "count_text", "significance"]
-    frame = c.clean_for_json(lines[[k for k in cols if k in lines.columns]])
-    area_rows = frame[frame["series"] == area_name].copy()
-    if "significance" not in area_rows.columns:
-        area_rows["significance"] = palette.NOT_COMPARED
+        series_names.append(name)
+    parts = [own, *(b[2].pos for b in found)]
+    at = np.concatenate(parts)  # the lines' rows: positions into the data
+    series = np.repeat(np.array(series_names, dtype=object), [len(part) for part in parts])
+    drawn = [True, *(b[2].own for b in found)]  # rows whose limits and count are drawn (not only a value)
 
+    def stacked(arrays: list[np.ndarray]) -> np.ndarray:
+        """The parts' values one after the other (missing values in an object column written as null)."""
+        out = np.concatenate(arrays)
+        return np.where(pd.isna(out), None, out) if out.dtype == object else out
+
+    def drawn_only(name: str, read: Any) -> np.ndarray:
+        """Column ``name`` of the lines read with ``read``: the data's at the rows whose limits and count
+        are drawn (the area's and a benchmark's own rows), missing for a benchmark's value only."""
+        return stacked([read(data[name], part) if whole else np.full(len(part), np.nan)
+                        for part, whole in zip(parts, drawn, strict=True)])
+
+    def numbers_of(name: str) -> np.ndarray:
+        if name not in data.columns:
+            return np.full(len(at), np.nan)
+        return drawn_only(name, lambda column, part: _floats(column)[part])
+
+    values = np.concatenate([own_values, *(b[2].values for b in found)])
+    columns: dict[str, Any] = {"series": series, "area_name": series, "indicator_name": meta["name"],
+                               "period": _json_at(data["period"], at)}
+    columns["value"] = stacked([_json_at(data["value"], own),
+                                *(_json_at(data["value"], b[2].pos) if b[2].own else b[2].values for b in found)])
+    for name in ("lower_95", "upper_95"):
+        if name in data.columns:
+            columns[name] = drawn_only(name, _json_at)
+    columns.update(_display_columns(values, numbers_of("lower_95"), numbers_of("upper_95"), numbers_of("count"),
+                                    digits))
+    if sig_column is not None:  # the benchmarks' rows are not compared
+        columns["significance"] = np.concatenate([_significance_at(data, sig_column, own),
+                                                  np.full(len(at) - len(own), palette.NOT_COMPARED, dtype=object)])
+    first = _first_rows(_raw_codes(data["period"], at))  # the periods in order of period_sort
+    if "period_sort" in data.columns:
+        first = first[_ascending(_floats(data["period_sort"])[at[first]])]
+    periods = _text_at(data["period"], at[first]).tolist()
+    names_ = list(dict.fromkeys(series_names))
+    mine = series == area_name  # the area's rows (and a benchmark's of the same name, as drawn before)
+    n_area = int(mine.sum())
+    area_rows = {name: column[mine] if isinstance(column, np.ndarray) else column for name, column in columns.items()}
+    if "significance" not in area_rows:
+        area_rows["significance"] = np.full(n_area, palette.NOT_COMPARED, dtype=object)
+    others = {name: column[~mine] if isinstance(column, np.ndarray) else column for name, column in columns.items()}
     x = {"field": "period", "type": "ordinal", "sort": periods, "title": "Period",
          "axis": {"labelAngle": -40 if len(periods) > 6 or max(map(len, periods)) > 7 else 0}}
     y_title = f"Value ({meta['unit']})" if meta["unit"] else "Value"
     y = {"field": "value", "type": "quantitative", "title": y_title, "scale": {"zero": False, "nice": True}}
     tooltip = c.tooltip_spec([{"field": "significance", "type": "nominal", "title": "Compared with England"}])
     builder = _spec.SpecBuilder()
-    area_ref = builder.data(area_rows)
+    area_ref = builder.data(_spec.array_records(area_rows, n_area))
     band = {"data": area_ref, "mark": {"type": "area", "opacity": 0.18, "color": palette.AREA_COLOUR},
             "encoding": {"x": x, "y": {"field": "lower_95", "type": "quantitative", "title": y_title},
                          "y2": {"field": "upper_95"}}}
-    line = {"data": builder.data(frame), "mark": {"type": "line", "strokeWidth": 2}, "encoding": {
+    lines_ref = builder.data(_spec.array_records(columns, len(at)))
+    line = {"data": lines_ref, "mark": {"type": "line", "strokeWidth": 2}, "encoding": {
         "x": x, "y": y,
         "stroke": {"field": "series", "type": "nominal", "sort": names_, "title": None,
                    "legend": c.legend_spec(None, columns=4, symbolType="stroke"),
@@ -123,11 +170,11 @@ def trend(data: Any, indicator: Any = None, area: str | None = None, *,
         "strokeDash": {"field": "series", "type": "nominal", "sort": names_, "legend": None,
                        "scale": {"domain": names_, "range": [list(d) for d in _DASHES[:len(names_)]]}},
         "tooltip": tooltip}}
-    bench_points = {"data": builder.data(frame[(frame["series"] != area_name).to_numpy()]),
+    bench_points = {"data": builder.data(_spec.array_records(others, len(at) - n_area)),
                     "mark": {"type": "point", "size": 25, "filled": True, "color": "#555555"},
                     "encoding": {"x": x, "y": y, "tooltip": tooltip}}
-    labels = list(area_rows["significance"])
-    compared = c.has_significance(area_rows)
+    labels = area_rows["significance"].tolist()
+    compared = bool(((area_rows["significance"] != "") & (area_rows["significance"] != palette.NOT_COMPARED)).any())
     if compared:
         legend = c.legend_spec(f"{area_name} compared with England", columns=4)
         points = {"data": area_ref, "mark": {"type": "point", "size": 90, "filled": True, "stroke": "black",
@@ -142,10 +189,10 @@ def trend(data: Any, indicator: Any = None, area: str | None = None, *,
         points = {"data": area_ref, "mark": {"type": "point", "size": 45, "filled": True,
                                              "color": palette.AREA_COLOUR, "opacity": 1},
                   "encoding": {"x": x, "y": y, "tooltip": tooltip}}
-    subtitle = c.caption(c.period_range(pd.Series(periods)), c.breakdown_text(rows),
+    subtitle = c.caption(_period_range(np.array(periods, dtype=object)), _breakdown_text(data, pos),
                          "shaded band: 95% confidence interval of " + area_name,
                          None if compared else "no significance given for the points",
-                         source=c.source_of(rows, source, meta))
+                         source=_source_of(data, pos, source, meta))
     return builder.finish({"layer": [band, line, bench_points, points], "resolve": {"scale": {"color": "independent"}},
                            "width": width, "height": height,
                            "title": _spec.title(title or meta["name"], subtitle)})
