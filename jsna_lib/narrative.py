@@ -107,12 +107,28 @@ def series_labels(frame: pd.DataFrame) -> pd.Series:
     ("(0-9 yrs)") where the same indicator appears in ``frame`` for more than one age."""
     if frame.empty:
         return pd.Series([], dtype=object, index=frame.index)
-    labels = frame.apply(_label, axis=1).astype(str)
+    n = len(frame)
+    sex = frame["sex"].to_numpy(dtype=object) if "sex" in frame.columns else np.full(n, None, dtype=object)
+    ids = frame["indicator_id"].to_numpy(dtype=object) if "indicator_id" in frame.columns else \
+        np.full(n, None, dtype=object)
+    names = frame["name"].to_numpy(dtype=object) if "name" in frame.columns else np.full(n, "", dtype=object)
+    # as _label: the name (or "Indicator <id>" when it is empty), "(males)"/"(females)" for a sex
+    labels = np.array([str(name or f"Indicator {i}") for name, i in zip(names.tolist(), ids.tolist(), strict=True)],
+                      dtype=object)
+    sex_text = np.array([str(s or "") for s in sex.tolist()], dtype=object)
+    labels = np.where(sex_text == "Male", labels + " (males)",
+                      np.where(sex_text == "Female", labels + " (females)", labels))
     if "age" in frame.columns:
-        age = frame["age"].fillna("").astype(str)
-        several = age.groupby(frame["indicator_id"].to_numpy()).transform("nunique") > 1
-        labels = labels.where(~several | (age == ""), labels + " (" + age + ")")
-    return labels
+        age = frame["age"].fillna("").astype(str).to_numpy(dtype=object)
+        id_code = pd.factorize(frame["indicator_id"].to_numpy(), use_na_sentinel=True)[0]
+        age_code = pd.factorize(age)[0]
+        ok = id_code >= 0
+        pairs = np.unique(id_code[ok] * (int(age_code.max()) + 1) + age_code[ok])
+        ages_per_id = np.bincount(pairs // (int(age_code.max()) + 1), minlength=int(id_code.max()) + 1)
+        several = np.zeros(n, dtype=bool)
+        several[ok] = ages_per_id[id_code[ok]] > 1
+        labels = np.where(several & (age != ""), labels + " (" + age + ")", labels)
+    return pd.Series(labels, index=frame.index, dtype=object).astype(str)
 
 
 def _value_in(row: Mapping[str, Any], unit: str | None = None) -> str:
@@ -134,6 +150,119 @@ def _order(frame: pd.DataFrame, level_column: str | None = None) -> pd.DataFrame
     return frame.iloc[np.lexsort((rank("sex"), rank("name"), rank("domain"), -level))]
 
 
+def _text(rows: pd.DataFrame, name: str) -> np.ndarray:
+    """``rows[name].fillna("").astype(str)`` as an object array."""
+    return rows[name].fillna("").astype(str).to_numpy(dtype=object)
+
+
+def _first_words(values: np.ndarray) -> np.ndarray:
+    """The text before the first space of each string ("Worse (99.8%)" → "Worse")."""
+    if not len(values):
+        return values
+    return np.strings.partition(values.astype(str), " ")[0].astype(object)
+
+
+def _missing_as_none(values: np.ndarray) -> list[Any]:
+    """An object array as a list, every missing value (None, NaN, NA) as None."""
+    return np.where(pd.isna(values), None, values).tolist()
+
+
+def _line_keys(rows: pd.DataFrame) -> list[tuple[Any, ...]]:
+    """(indicator_id, sex, age) of each row, every missing value as None (missing keys match, as
+    in a merge)."""
+    return list(zip(*(_missing_as_none(rows[name].to_numpy(dtype=object)) for name in ("indicator_id", "sex", "age")),
+                    strict=True))
+
+
+class _Headline:
+    """What the narrative reads of :meth:`AreaProfile.headline`, worked out once per profile (see
+    :func:`_view`): positions of the rows of each kind, ordering keys, row records. Each part is
+    made when first asked for, so a missing column fails only where it is used."""
+
+    def __init__(self, rows: pd.DataFrame) -> None:
+        self.rows = rows
+        self.n = len(rows)
+        self._cache: dict[str, Any] = {}
+
+    def _get(self, key: str, make: Any) -> Any:
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+    @property
+    def first_words(self) -> np.ndarray:  # of the comparison with England ("Worse (99.8%)" → "Worse")
+        return self._get("first_words", lambda: _first_words(_text(self.rows, "vs_england")))
+
+    @property
+    def worse(self) -> np.ndarray:  # significantly worse than England
+        return self.first_words == "Worse"
+
+    def ends(self, words: str) -> np.ndarray:
+        """Rows whose trend ends with ``words`` ("getting worse", "getting better")."""
+        return self._get(f"ends {words}", lambda: self.rows["trend"].fillna("").astype(str).str.endswith(words)
+                         .to_numpy(dtype=bool))
+
+    @property
+    def life_expectancy(self) -> np.ndarray:
+        return self._get("le", lambda: (self.rows["value_type"].fillna("") == "Life expectancy").to_numpy(dtype=bool))
+
+    def order(self, mask: np.ndarray, level: bool) -> np.ndarray:
+        """Positions of the ``mask`` rows as :func:`_order` sorts them (by ``vs_england_level`` if ``level``)."""
+        pos = np.flatnonzero(mask)
+        if len(pos) < 2:
+            return pos
+        ranks = self._get("ranks", lambda: [
+            pd.factorize(_text(self.rows, name), sort=True)[0] for name in ("sex", "name", "domain")])
+        lev = self._get("level", lambda: pd.to_numeric(self.rows["vs_england_level"], errors="coerce").fillna(0)
+                        .to_numpy(dtype=float)) if level else np.zeros(self.n)
+        return pos[np.lexsort((ranks[0][pos], ranks[1][pos], ranks[2][pos], -lev[pos]))]
+
+    @property
+    def concern(self) -> np.ndarray:  # the areas of concern, ordered
+        return self._get("concern", lambda: self.order(self.worse & self.ends("getting worse"), True))
+
+    @property
+    def other_worse(self) -> np.ndarray:
+        return self._get("other_worse", lambda: self.order(self.worse & ~self.ends("getting worse") & (
+            self.rows["value_type"].fillna("") != "Life expectancy").to_numpy(dtype=bool), True))
+
+    def records(self) -> list[dict[str, Any]]:
+        """Each row as ``to_dict("records")`` gives it, with the columns the sentences read."""
+        return self._get("records", lambda: self.rows[[c for c in _RECORD_COLUMNS if c in self.rows.columns]]
+                         .to_dict("records"))
+
+    def counts(self, column: str) -> dict[str, int]:
+        return self._get(f"counts {column}", lambda: _significance_counts(self.rows[column]))
+
+    @property
+    def line_keys(self) -> list[tuple[Any, ...]]:
+        return self._get("line_keys", lambda: _line_keys(self.rows))
+
+
+#: The columns of a headline row that the sentences read (:func:`_label`, :func:`_value_in`, :func:`_against`).
+_RECORD_COLUMNS = ("indicator_id", "name", "sex", "age", "unit", "value", "period", "england_value", "vs_england",
+                   "vs_england_level", "trend")
+
+
+def _view(profile: AreaProfile) -> _Headline:
+    """The :class:`_Headline` of ``profile``, made once per profile (while its ``indicators`` is the
+    same frame, as :meth:`AreaProfile.headline` is)."""
+    return profile.memo("narrative_headline", lambda: _Headline(profile.headline()))
+
+
+def _significance_counts(labels: pd.Series) -> dict[str, int]:
+    """:func:`jsna_lib.compare.significance_counts` on whole arrays."""
+    values = labels.to_numpy(dtype=object)
+    missing = pd.isna(values)
+    sig = np.where(missing, "", values).astype(str) if len(values) else np.array([], dtype=str)
+    sig = np.strings.strip(sig)
+    first = np.strings.partition(sig, " ")[0] if len(sig) else sig
+    counts = {"better": int((first == "Better").sum()), "similar": int((sig == compare.SIMILAR).sum()),
+              "worse": int((first == "Worse").sum()), "neutral": int(np.isin(first, ["Higher", "Lower"]).sum())}
+    counts["other"] = len(sig) - sum(counts.values())
+    return counts
+
+
 def _region_place(profile: AreaProfile) -> str:
     name = profile.region_name or profile.region_code
     if not name:
@@ -142,11 +271,10 @@ def _region_place(profile: AreaProfile) -> str:
 
 
 # ----------------------------------------------------------------------------- the bullets
-def _summary(rows: pd.DataFrame, column: str, place: str, context: str = "") -> str:
-    counts = compare.significance_counts(rows[column])
+def _summary(counts: Mapping[str, int], n: int, place: str, context: str = "") -> str:
     better, worse, similar = counts["better"], counts["worse"], counts["similar"]
     neutral, other = counts["neutral"], counts["other"]
-    text = (f"Compared with {place}{context}: of {_plural(len(rows), 'indicator')}, {better} {_are(better)} significantly "
+    text = (f"Compared with {place}{context}: of {_plural(n, 'indicator')}, {better} {_are(better)} significantly "
             f"better, {similar} {_are(similar)} similar and {worse} {_are(worse)} significantly worse")
     extras = []
     if neutral:
@@ -159,10 +287,13 @@ def _summary(rows: pd.DataFrame, column: str, place: str, context: str = "") -> 
 
 
 def _period_range(rows: pd.DataFrame) -> str:
-    ordered = rows.dropna(subset=["period_sort"]).sort_values("period_sort", kind="stable")
-    if ordered.empty:
+    sort = pd.to_numeric(rows["period_sort"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    known = np.flatnonzero(~np.isnan(sort))
+    if not len(known):
         return ""
-    first, last = str(ordered["period"].iloc[0]), str(ordered["period"].iloc[-1])
+    ordered = known[np.argsort(sort[known], kind="stable")]
+    periods = rows["period"]
+    first, last = str(periods.iloc[ordered[0]]), str(periods.iloc[ordered[-1]])
     return f" (latest data for each indicator, {first} to {last})" if first != last else f" (data for {first})"
 
 
@@ -171,23 +302,32 @@ def _trend_phrase(row: Mapping[str, Any]) -> str:
     return trend[0].lower() + trend[1:] if trend else ""
 
 
-def _trend_starts(profile: AreaProfile, rows: pd.DataFrame) -> list[dict[str, Any] | None]:
-    """For each row, the oldest of its trend's points (``period``, ``period_sort``, ``value``): its
-    series' ``TREND_POINTS``-th latest point up to the row's period (None when the series has fewer
-    points)."""
+def _trend_starts(profile: AreaProfile, view: _Headline, pos: np.ndarray) -> list[dict[str, Any] | None]:
+    """For each headline row at ``pos``, the oldest of its trend's points (``period``, ``value``):
+    its series' ``TREND_POINTS``-th latest point up to the row's period (None when the series has
+    fewer points)."""
     ts = profile.time_series
-    if ts.empty or rows.empty:
-        return [None] * len(rows)
-    keys = ["indicator_id", "sex", "age"]
-    ts = ts.loc[ts["indicator_id"].isin(rows["indicator_id"]).to_numpy(), [*keys, "period", "period_sort", "value"]]
-    wanted = rows[keys].assign(_upto=rows["period_sort"].to_numpy(), _row=np.arange(len(rows)))
-    points = ts.merge(wanted, on=keys, how="inner")
-    points = points[(points["period_sort"] <= points["_upto"]).fillna(False).to_numpy()]
-    points = points.sort_values(["_row", "period_sort"], kind="stable")
-    back = points.groupby("_row", sort=False).cumcount(ascending=False).to_numpy()  # 0: the latest
-    first = points[back == compare.TREND_POINTS - 1]
-    found = dict(zip(first["_row"].tolist(), first.drop(columns=["_upto", "_row"]).to_dict("records"), strict=True))
-    return [found.get(i) for i in range(len(rows))]
+    if ts.empty or not len(pos):
+        return [None] * len(pos)
+    keys = view.line_keys
+    wanted = [keys[p] for p in pos]
+    code = {key: i for i, key in enumerate(dict.fromkeys(wanted))}
+    ts_code = np.array([code.get(key, -1) for key in _line_keys(ts)], dtype=np.int64)
+    row_code = np.array([code[key] for key in wanted], dtype=np.int64)
+    # every (series point, row) pair of the same line, point-major (as a merge gives them)
+    point, row = np.nonzero(ts_code[:, None] == row_code[None, :])
+    ts_sort = pd.to_numeric(ts["period_sort"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    upto = pd.to_numeric(view.rows["period_sort"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)[pos]
+    keep = ts_sort[point] <= upto[row]
+    point, row = point[keep], row[keep]
+    order = np.lexsort((ts_sort[point], row))  # by row, then period (stable)
+    point, row = point[order], row[order]
+    end = np.searchsorted(row, np.arange(len(pos)), side="right")
+    size = end - np.searchsorted(row, np.arange(len(pos)), side="left")
+    has = size >= compare.TREND_POINTS
+    first = point[end[has] - compare.TREND_POINTS]
+    found = iter(ts[["period", "value"]].iloc[first].to_dict("records"))
+    return [next(found) if h else None for h in has]
 
 
 def _worse_than_england(profile: AreaProfile) -> pd.DataFrame:
@@ -195,11 +335,10 @@ def _worse_than_england(profile: AreaProfile) -> pd.DataFrame:
 
 
 def _worse_rows(profile: AreaProfile) -> pd.DataFrame:
-    rows = profile.headline()
-    if rows.empty:
-        return rows
-    first = rows["vs_england"].fillna("").astype(str).str.split(" ").str[0]
-    return rows[first == "Worse"]
+    view = _view(profile)
+    if not view.n:
+        return view.rows
+    return view.rows[view.worse]
 
 
 def areas_of_concern(profile: AreaProfile) -> pd.DataFrame:
@@ -209,57 +348,59 @@ def areas_of_concern(profile: AreaProfile) -> pd.DataFrame:
 
 
 def _areas_of_concern(profile: AreaProfile) -> pd.DataFrame:
-    worse = _worse_than_england(profile)
-    if worse.empty:
-        return worse
-    return _order(worse[worse["trend"].fillna("").str.endswith("getting worse")], "vs_england_level")
+    view = _view(profile)
+    if not view.n or not view.worse.any():
+        return _worse_than_england(profile)
+    return view.rows.iloc[view.concern]
 
 
 def other_worse_than_england(profile: AreaProfile) -> pd.DataFrame:
     """Rows significantly worse than England but not getting worse, life expectancy apart (it has
     its own bullets), most significant first."""
-    worse = _worse_than_england(profile)
-    if worse.empty:
-        return worse
-    keep = ~worse["trend"].fillna("").str.endswith("getting worse") & (worse["value_type"].fillna("")
-                                                                       != "Life expectancy")
-    return _order(worse[keep], "vs_england_level")
+    view = _view(profile)
+    if not view.n or not view.worse.any():
+        return _worse_than_england(profile)
+    return view.rows.iloc[view.other_worse]
 
 
 def headlines(profile: AreaProfile) -> list[Bullet]:
     """The headline bullets for ``profile`` (see the module docstring)."""
-    rows = profile.headline()
+    view = _view(profile)
+    rows = view.rows
     out: list[Bullet] = []
     if rows.empty:
         return [Bullet("summary", f"There are no indicator values for {profile.area_name} in this data store.")]
     region = _region_place(profile)
-    out.append(Bullet("summary", _summary(rows, "vs_england", "England", _period_range(rows))))
+    out.append(Bullet("summary", _summary(view.counts("vs_england"), view.n, "England", _period_range(rows))))
     if profile.region_code and profile.region_code != profile.area_code:
-        out.append(Bullet("summary", _summary(rows, "vs_region", region)))
+        out.append(Bullet("summary", _summary(view.counts("vs_region"), view.n, region)))
     if profile.comparator not in ("england", "region") and "vs_comparator" in rows.columns:
-        out.append(Bullet("summary", _summary(rows, "vs_comparator", profile.comparator_name or profile.comparator)))
+        out.append(Bullet("summary", _summary(view.counts("vs_comparator"), view.n,
+                                              profile.comparator_name or profile.comparator)))
     out.append(Bullet("meaning", "“Significantly” better or worse means the difference is unlikely to be "
                                  "chance: England's value lies outside the area's 95% confidence interval (99.8% "
                                  "where stated)."))
 
-    concern = areas_of_concern(profile)
-    other_worse = other_worse_than_england(profile)
-    if concern.empty:
+    records = view.records()
+    concern = view.concern if view.worse.any() else np.array([], dtype=np.intp)
+    other_worse = view.other_worse if view.worse.any() else np.array([], dtype=np.intp)
+    if not len(concern):
         out.append(Bullet("concern", "No indicator is both significantly worse than England and getting worse."))
     else:
         out.append(Bullet("concern", f"Areas of concern: {_plural(len(concern), 'indicator')} "
                                      f"{_are(len(concern))} significantly worse than England and getting worse."))
-        for row in concern.to_dict("records"):
+        for row in (records[p] for p in concern):
             out.append(Bullet("concern", f"{_label(row)}: {_value_in(row)}, {_against(row, 'england', 'England')}, "
                                          f"and {_trend_phrase(row)} over the last {compare.TREND_POINTS} periods."))
-    for row in other_worse.to_dict("records"):
+    for row in (records[p] for p in other_worse):
         out.append(Bullet("worse", f"{_label(row)}: {_value_in(row)}, {_against(row, 'england', 'England')}."))
 
-    improving = _order(rows[rows["trend"].fillna("").str.endswith("getting better")])
-    if improving.empty:
+    improving = view.order(view.ends("getting better"), False)
+    if not len(improving):
         out.append(Bullet("improving", f"No indicator shows a significant improvement over its last "
                                        f"{compare.TREND_POINTS} periods."))
-    for row, start in zip(improving.to_dict("records"), _trend_starts(profile, improving), strict=True):
+    for p, start in zip(improving, _trend_starts(profile, view, improving), strict=True):
+        row = records[p]
         unit = str(row.get("unit", "") or "")
         change = (f"from {_value_in(start, unit)} to {_value_in(row)}" if start is not None else _value_in(row))
         out.append(Bullet("improving", f"Improving: {_label(row)}, {_trend_phrase(row)} {change}."))
@@ -268,11 +409,17 @@ def headlines(profile: AreaProfile) -> list[Bullet]:
     return out
 
 
+#: The columns of an indicator row that the life expectancy sentences read.
+_LE_COLUMNS = ("indicator_id", "name", "sex", "unit", "value", "period", "england_value", "vs_england",
+               "vs_england_level")
+
+
 def _life_expectancy(profile: AreaProfile) -> list[Bullet]:
     ind = profile.indicators
     if ind.empty:
         return []
-    le = ind[ind["value_type"].fillna("") == "Life expectancy"]
+    is_le = (ind["value_type"].fillna("") == "Life expectancy").to_numpy(dtype=bool)
+    le = ind[[c for c in _LE_COLUMNS if c in ind.columns]].iloc[np.flatnonzero(is_le)]
     out: list[Bullet] = []
     for row in le.sort_values(["indicator_id", "sex"], kind="stable").to_dict("records"):
         unit = str(row.get("unit", "") or "")
@@ -294,6 +441,46 @@ def _life_expectancy(profile: AreaProfile) -> list[Bullet]:
         else:
             judgement = "not compared with England"
         out.append(Bullet("life_expectancy", f"{_label(row)}: {_value_in(row)}, {gap}; {judgement}."))
+    out.extend(_sex_gaps(le))
+    return out
+
+
+def _sex_gaps(le: pd.DataFrame) -> list[Bullet]:
+    """The gap between women and men, per indicator and period (groups in sorted order) where
+    both have a value."""
+    ids, periods = le["indicator_id"].to_numpy(dtype=object), le["period"].to_numpy(dtype=object)
+    sexes = le["sex"].to_numpy(dtype=object)
+    groups: dict[tuple[Any, Any], list[int]] = {}
+    for i, key in enumerate(zip(ids.tolist(), periods.tolist(), strict=True)):
+        if not (pd.isna(key[0]) or pd.isna(key[1])):
+            groups.setdefault(key, []).append(i)
+    values = le["value"].to_numpy(dtype=object)
+    names, units = le["name"].to_numpy(dtype=object), le["unit"].to_numpy(dtype=object) if "unit" in le.columns \
+        else None
+    out: list[Bullet] = []
+    for (_, period), members in sorted(groups.items(), key=lambda item: item[0]):
+        group_sexes = [sexes[i] for i in members]
+        if not {"Male", "Female"} <= set(group_sexes):
+            continue
+        if group_sexes.count("Male") > 1 or group_sexes.count("Female") > 1:
+            return _sex_gaps_by_group(le)  # several rows of one sex: as the grouped frames behave
+        f = members[group_sexes.index("Female")]
+        m = members[group_sexes.index("Male")]
+        female, male = values[f], values[m]
+        if pd.notna(female) and pd.notna(male):
+            unit = str((units[f] if units is not None else "") or "")
+            gap = float(female) - float(male)
+            who, other = ("Females", "males") if gap >= 0 else ("Males", "females")
+            out.append(Bullet("life_expectancy",
+                              f"{names[f]}: {who.lower()} {format_value(max(female, male), unit)}"
+                              f" and {other} {format_value(min(female, male), unit)} in {period}, "
+                              f"a gap of {format_value(abs(gap), unit)}."))
+    return out
+
+
+def _sex_gaps_by_group(le: pd.DataFrame) -> list[Bullet]:
+    """:func:`_sex_gaps` with grouped frames (for a group holding several rows of one sex)."""
+    out: list[Bullet] = []
     for (_, period), group in le.groupby(["indicator_id", "period"], sort=True):
         by_sex = group.set_index("sex")
         if {"Male", "Female"} <= set(by_sex.index):
@@ -412,13 +599,13 @@ def headline_sentence(profile: AreaProfile) -> str:
     """One plain-text sentence for the batch index, e.g. "Birmingham: 11 of 37 indicators
     significantly worse than England, 0 better; 3 areas of concern" (counts as in the summary
     bullet: the persons figure of each indicator, or each sex where there is none)."""
-    rows = profile.headline()
-    if rows.empty:
+    view = _view(profile)
+    if view.rows.empty:
         return f"{profile.area_name}: no indicator values in this data store"
-    first = rows["vs_england"].fillna("").astype(str).str.split(" ").str[0]
+    first = view.first_words
     worse, better = int((first == "Worse").sum()), int((first == "Better").sum())
-    concern = len(areas_of_concern(profile))
-    return (f"{profile.area_name}: {worse} of {_plural(len(rows), 'indicator')} significantly worse than England, "
+    concern = len(view.concern)
+    return (f"{profile.area_name}: {worse} of {_plural(view.n, 'indicator')} significantly worse than England, "
             f"{better} better; {_plural(concern, 'area')} of concern")
 
 
@@ -447,24 +634,27 @@ def key_indicators(profile: AreaProfile, limit: int = 6) -> pd.DataFrame:
     areas of concern, then the rest significantly worse than England, life expectancy at birth,
     indicators with a significant recent trend (worsening first); when none of these exist, the
     store's other indicators. At most ``limit`` rows of :meth:`AreaProfile.headline`."""
-    rows = profile.headline()
+    view = _view(profile)
+    rows = view.rows
     if rows.empty:
         return rows.assign(reason=pd.Series(dtype=object))
-    trend = rows["trend"].fillna("").astype(str)
-    le = rows[(rows["value_type"].fillna("") == "Life expectancy")
-              & rows["name"].fillna("").str.contains("at birth", case=False)]
-    parts = [(areas_of_concern(profile), "area of concern"),
-             (other_worse_than_england(profile), "significantly worse than England"),
-             (le, "life expectancy"),
-             (_order(rows[trend.str.endswith("getting worse")]), "getting worse"),
-             (_order(rows[trend.str.endswith("getting better")]), "getting better")]
-    # Every part is a selection of ``rows`` (same index labels): the first reason of each indicator
-    # line, in the order of the parts, picked by label and taken from ``rows`` once.
-    labels = np.concatenate([p.index.to_numpy() for p, _ in parts])
+    none = np.array([], dtype=np.intp)
+    worse = view.worse.any()
+    at_birth = (view.life_expectancy & rows["name"].fillna("").str.contains("at birth", case=False)
+                .to_numpy(dtype=bool))
+    parts = [(view.concern if worse else none, "area of concern"),
+             (view.other_worse if worse else none, "significantly worse than England"),
+             (np.flatnonzero(at_birth), "life expectancy"),
+             (view.order(view.ends("getting worse"), False), "getting worse"),
+             (view.order(view.ends("getting better"), False), "getting better")]
+    # Every part is positions in ``rows``: the first reason of each indicator line, in the order of
+    # the parts, taken from ``rows`` once.
+    positions = np.concatenate([p for p, _ in parts])
     reasons = np.concatenate([np.full(len(p), r, dtype=object) for p, r in parts])
-    line = rows.loc[labels, ["indicator_id", "sex", "age"]].astype(object)
-    first = ~line.duplicated().to_numpy()
-    chosen = rows.loc[labels[first]].assign(reason=reasons[first]).head(limit)
+    keys = view.line_keys
+    first = np.zeros(len(positions), dtype=bool)
+    first[list({keys[p]: i for i, p in reversed(list(enumerate(positions.tolist())))}.values())] = True
+    chosen = rows.iloc[positions[first][:limit]].assign(reason=reasons[first][:limit])
     if chosen.empty:  # nothing stands out: the series with most values (to project), compared ones first
         ts = profile.time_series
         points = ts.groupby(["indicator_id", "sex", "age"]).size().rename("_points").reset_index() if len(
@@ -582,8 +772,7 @@ def indicator_projection_html(profile: AreaProfile, summary: pd.DataFrame, keys:
     its confidence interval, change a year, why the indicator is shown) and how it is made."""
     if keys.empty:
         return paragraphs("There are no indicator series to continue.")
-    merged = keys[["indicator_id", "sex", "age", "name", "unit", "reason"]].merge(
-        summary.drop(columns=["name", "unit"], errors="ignore"), on=["indicator_id", "sex", "age"], how="left")
+    merged = _projection_rows(keys, summary)
     labels = series_labels(merged)
     units = merged["unit"].fillna("").astype(str)
     table = pd.DataFrame({
@@ -611,6 +800,28 @@ def indicator_projection_html(profile: AreaProfile, summary: pd.DataFrame, keys:
                                                               f"{profile.area_name}",
                                                 numeric=["Latest", "Trend continued to", "Change a year"]) + \
         "\n" + paragraphs(method)
+
+
+_PROJECTION_COLUMNS = ("latest", "latest_period", "projected", "projected_period", "lower_95", "upper_95", "note",
+                       "slope")
+
+
+def _projection_rows(keys: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    """The key rows (line, name, unit, reason) with their line's projection columns (those the
+    table reads; all of them where the left merge on the line is needed): what a left merge on the
+    line gives, looked up by line when every line has exactly one projection row."""
+    left = keys[["indicator_id", "sex", "age", "name", "unit", "reason"]]
+    right = summary.drop(columns=["name", "unit"], errors="ignore")
+    lines = _line_keys(right) if {"indicator_id", "sex", "age"} <= set(right.columns) else None
+    if lines is None or len(set(lines)) < len(lines) or not set(_PROJECTION_COLUMNS) <= set(right.columns):
+        return left.merge(right, on=["indicator_id", "sex", "age"], how="left")
+    where = {line: i for i, line in enumerate(lines)}
+    found = [where.get(line, -1) for line in _line_keys(left)]
+    if -1 in found:  # a line without projection: the merge (its missing values by column type)
+        return left.merge(right, on=["indicator_id", "sex", "age"], how="left")
+    columns = {k: left[k] for k in left.columns}
+    columns.update({k: right[k].take(found).set_axis(left.index) for k in _PROJECTION_COLUMNS})
+    return pd.DataFrame(columns, index=left.index)
 
 
 def deprivation_html(profile: AreaProfile, score: pd.DataFrame, domains: Sequence[str]) -> str:
@@ -655,10 +866,13 @@ def _swatch(colour: object, label: object) -> str:
 def indicators_html(profile: AreaProfile, domains: Sequence[str], *, caption: str = "") -> str:
     """The profile's indicators in ``domains`` as a table: period, value, region, England, the
     comparison with England (colour square and label) and the recent trend."""
-    rows = profile.headline()
+    rows = _view(profile).rows
     if rows.empty or not domains:
         return ""
-    rows = rows[rows["domain"].fillna("").astype(str).isin(list(domains))]
+    rows = rows[[c for c in ("indicator_id", "name", "sex", "age", "domain", "period", "unit", "value",
+                             "region_value", "england_value", "vs_england", "vs_england_colour", "trend")
+                 if c in rows.columns]]
+    rows = rows[rows["domain"].fillna("").astype(str).isin(list(domains)).to_numpy()]
     units = rows["unit"].fillna("").astype(str)
     significance = rows["vs_england"].fillna(compare.NOT_COMPARED).astype(str)
     colours = rows["vs_england_colour"] if "vs_england_colour" in rows.columns else compare.colour(significance)
@@ -694,20 +908,21 @@ def spine_domains(profile: AreaProfile, exclude: Sequence[str] = ()) -> list[str
 def trend_selection(profile: AreaProfile, limit: int = 6) -> tuple[pd.DataFrame, str]:
     """The rows to draw trend charts for and a sentence saying which: the areas of concern, else
     the indicators significantly worse than England, else none."""
-    concern = areas_of_concern(profile)
+    view = _view(profile)
+    worse = view.n > 0 and view.worse.any()
+    concern = view.concern if worse else ()
     if len(concern):
-        shown = concern.head(limit)
+        shown = view.rows.iloc[concern[:limit]]
         more = f" (the first {limit} of {len(concern)})" if len(concern) > limit else ""
         return shown, (f"{_plural(len(concern), 'indicator')} {_are(len(concern))} significantly worse than England "
                        f"and getting worse{more}. Each chart shows {profile.area_name}'s values over time with their "
                        "95% confidence intervals, against England and the region.")
-    worse = _worse_than_england(profile)
-    if len(worse):
-        shown = _order(worse, "vs_england_level").head(limit)
+    if worse:
+        shown = view.rows.iloc[view.order(view.worse, True)[:limit]]
         return shown, ("No indicator is both significantly worse than England and getting worse. The charts show "
                        f"the {_plural(len(shown), 'indicator')} significantly worse than England instead.")
-    return worse, ("No indicator is significantly worse than England, so there are no areas of concern and no trend "
-                   "charts here.")
+    return _worse_than_england(profile), ("No indicator is significantly worse than England, so there are no "
+                                          "areas of concern and no trend charts here.")
 
 
 def _gap_value(value: float, unit: str) -> str:
@@ -717,7 +932,7 @@ def _gap_value(value: float, unit: str) -> str:
     return format_value(abs(float(value)), unit)
 
 
-def _gap_text(row: pd.Series) -> str:
+def _gap_text(row: Mapping[str, Any]) -> str:
     """"8.3 percentage points higher in the most deprived (95% CI 7.9 to 8.7)"; "no clear gradient ..."."""
     if pd.isna(row["sii"]):
         return "not calculated"
@@ -752,27 +967,42 @@ def inequality_html(profile: AreaProfile, summary: pd.DataFrame, *, limit: int =
     texts.append("The slope index of inequality (SII) is the modelled gap in an indicator between the most and the "
                  "least deprived ends of the population, allowing for the size of each deprivation group "
                  "(a population-weighted regression across the groups; 95% confidence interval by simulation).")
-    relative = (summary["sii"].abs() / summary[["most_deprived", "least_deprived"]].mean(axis=1)).fillna(-1)
-    ordered = summary.assign(_rel=relative).sort_values("_rel", ascending=False, kind="stable")
-    shown = ordered.head(limit)
-    if len(ordered) > limit:
+    relative = np.nan_to_num(_relative_gap(summary), nan=-1.0, posinf=np.inf, neginf=-np.inf)
+    order = np.argsort(-relative, kind="stable")  # largest first, ties in their order
+    shown = summary.iloc[order[:limit]]
+    if len(summary) > limit:
         texts.append(f"The table shows the {limit} indicators with the largest gaps relative to their level, of "
-                     f"{len(ordered)} with a breakdown by deprivation.")
-    units = shown["unit"].fillna("").astype(str)
+                     f"{len(summary)} with a breakdown by deprivation.")
+    units = shown["unit"].fillna("").astype(str).tolist()
     table = pd.DataFrame({"Indicator": series_labels(shown)})
     if shown["category_type"].nunique() > 1:
         table["Deprivation groups"] = shown["category_type"].astype(str).to_numpy()
+    sii = {k: shown[k].to_numpy(dtype=object) for k in ("sii", "sii_lower_95", "sii_upper_95")}
+    gap_rows = [dict(zip(("sii", "sii_lower_95", "sii_upper_95", "unit"), r, strict=True)) for r in zip(
+        sii["sii"], sii["sii_lower_95"], sii["sii_upper_95"], shown["unit"].to_numpy(dtype=object), strict=True)]
     table = table.assign(**{
         "Period": shown["period"].to_numpy(),
-        "Most deprived": [format_value(v, u) for v, u in zip(shown["most_deprived"], units, strict=True)],
-        "Least deprived": [format_value(v, u) for v, u in zip(shown["least_deprived"], units, strict=True)],
+        "Most deprived": [format_value(v, u) for v, u in zip(shown["most_deprived"].tolist(), units, strict=True)],
+        "Least deprived": [format_value(v, u) for v, u in zip(shown["least_deprived"].tolist(), units, strict=True)],
         "Gap across the deprivation scale (SII)": [
-            _gap_text(r) if not n else f"not calculated: {n}" for (_, r), n in zip(
-                shown.iterrows(), shown["note"].fillna(""), strict=True)]})
-    if shown["sii"].notna().any() and shown.loc[shown["sii"].notna(), "sii_lower_95"].isna().all():
+            _gap_text(r) if not n else f"not calculated: {n}" for r, n in zip(
+                gap_rows, shown["note"].fillna("").tolist(), strict=True)]})
+    has_sii = ~pd.isna(sii["sii"])
+    if has_sii.any() and pd.isna(sii["sii_lower_95"][has_sii]).all():
         texts.append("The data give no confidence intervals for the deprivation groups, so the SII has none either.")
     caption = f"Inequality by deprivation, {whose}: largest relative gaps first"
     return paragraphs(*texts) + "\n" + table_html(table, caption=caption, numeric=["Most deprived", "Least deprived"])
+
+
+def _relative_gap(summary: pd.DataFrame) -> np.ndarray:
+    """|SII| over the mean of the most and least deprived values (either alone when the other is
+    missing; NaN when both are)."""
+    ends = np.column_stack([summary[k].to_numpy(dtype=float, na_value=np.nan)
+                            for k in ("most_deprived", "least_deprived")])
+    known = ~np.isnan(ends)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.where(known, ends, 0.0).sum(axis=1) / known.sum(axis=1)
+        return np.abs(summary["sii"].to_numpy(dtype=float, na_value=np.nan)) / mean
 
 
 def inequality_chart_rows(summary: pd.DataFrame, keys: pd.DataFrame, limit: int = 2, *,
@@ -782,17 +1012,21 @@ def inequality_chart_rows(summary: pd.DataFrame, keys: pd.DataFrame, limit: int 
     if summary.empty:
         return summary
     key_ids = list(dict.fromkeys(keys["indicator_id"])) if len(keys) else []
-    rank = summary["indicator_id"].map({k: i for i, k in enumerate(key_ids)}).fillna(len(key_ids))
-    rel = (summary["sii"].abs() / summary[["most_deprived", "least_deprived"]].mean(axis=1)).fillna(0)
+    places = {k: i for i, k in enumerate(key_ids)}
+    ids = summary["indicator_id"].to_numpy(dtype=object)
+    rank = pd.Series(ids, dtype=object).map(places).fillna(len(key_ids)).to_numpy(dtype=float)
+    rel = np.nan_to_num(_relative_gap(summary), nan=0.0, posinf=np.inf, neginf=-np.inf)
     # Deprivation groups of the area's own tier first (Fingertips publishes "County & UA" and
     # "District & UA" deciles side by side), then complete breakdowns.
     tier = {"utla": "county", "ltla": "district"}.get(area_type or "", "")
     own_tier = summary["category_type"].astype(str).str.contains(tier, case=False) if tier else True
-    ordered = summary.assign(_rank=rank, _tier=~pd.Series(own_tier, index=summary.index).astype(bool),
-                             _incomplete=summary["note"].fillna("") != "", _rel=-rel)
-    ordered = ordered.sort_values(["_rank", "_tier", "_incomplete", "_rel"], kind="stable")
-    return ordered.drop_duplicates("indicator_id").head(limit).drop(
-        columns=["_rank", "_tier", "_incomplete", "_rel"]).reset_index(drop=True)
+    other_tier = ~pd.Series(own_tier, index=summary.index).astype(bool).to_numpy()
+    incomplete = (summary["note"].fillna("") != "").to_numpy(dtype=bool)
+    order = np.lexsort((-rel, incomplete, other_tier, rank))
+    firsts: dict[Any, int] = {}  # the first row of each indicator, in that order
+    for i, k in zip(order.tolist(), _missing_as_none(ids[order]), strict=True):
+        firsts.setdefault(k, i)
+    return summary.iloc[list(firsts.values())[:limit]].reset_index(drop=True)
 
 
 def sex_html(profile: AreaProfile, differences: pd.DataFrame) -> str:
@@ -845,11 +1079,22 @@ def compare_rows(keys: pd.DataFrame, comparisons: pd.DataFrame, limit: int = 3) 
     """Key indicators (one row per indicator) that the region's comparison rows hold, at most ``limit``."""
     if keys.empty or comparisons.empty:
         return keys.iloc[:0]
-    present = comparisons[["indicator_id", "sex", "age"]].drop_duplicates().astype(
-        {"indicator_id": "int64", "sex": object, "age": object})
-    rows = keys.astype({"indicator_id": "int64", "sex": object, "age": object}).merge(
-        present, on=["indicator_id", "sex", "age"], how="inner")
-    return rows.drop_duplicates("indicator_id").head(limit).reset_index(drop=True)
+    # The key rows whose line (indicator, sex, age) the comparisons hold, as an inner merge on the
+    # line keeps them (in their order), then the first of each indicator.
+    wanted = keys["indicator_id"].astype("int64").to_numpy()
+    ids = comparisons["indicator_id"].astype("int64").to_numpy()
+    types = {"indicator_id": "int64", "sex": object, "age": object}
+    near = np.flatnonzero(np.isin(ids, wanted))
+    present = set(zip(ids[near].tolist(), *(_missing_as_none(comparisons[k].take(near).to_numpy(dtype=object))
+                                            for k in ("sex", "age")), strict=True))
+    lines = zip(wanted.tolist(), *(_missing_as_none(keys[k].to_numpy(dtype=object)) for k in ("sex", "age")),
+                strict=True)
+    firsts: dict[int, int] = {}
+    for i, line in enumerate(lines):
+        if line in present:
+            firsts.setdefault(line[0], i)
+    rows = keys.iloc[list(firsts.values())[:limit]]
+    return rows.assign(**{k: rows[k].astype(v) for k, v in types.items()}).reset_index(drop=True)
 
 
 def notes_html(profile: AreaProfile) -> str:
@@ -874,8 +1119,26 @@ def definitions_html(profile: AreaProfile) -> str:
     ind = profile.indicators
     if ind.empty:
         return ""
-    rows = ind.sort_values("period_sort", kind="stable").drop_duplicates("indicator_id", keep="last")
-    rows = rows.sort_values(["domain", "name"], kind="stable", na_position="last")
+    ind = ind[[c for c in ("indicator_id", "period_sort", "period", "domain", "name", "unit", "value_type",
+                           "polarity", "definition", "source") if c in ind.columns]]
+    # The latest row of each indicator (by period_sort, missing last; the last of ties), then by
+    # domain and name (stable, missing last), as positions taken once.
+    sort = pd.to_numeric(ind["period_sort"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    known = ~np.isnan(sort)
+    by_period = np.concatenate([np.flatnonzero(known)[np.argsort(sort[known], kind="stable")],
+                                np.flatnonzero(~known)])
+    latest: dict[Any, int] = {}
+    for i, key in zip(by_period.tolist(), _missing_as_none(ind["indicator_id"].to_numpy(dtype=object)[by_period]),
+                      strict=True):
+        latest.pop(key, None)  # keep="last": the last occurrence, at its place in the order
+        latest[key] = i
+    kept = np.array(list(latest.values()), dtype=np.intp)
+
+    def rank(name: str) -> np.ndarray:  # sorted place of each value, missing last
+        codes, uniques = pd.factorize(ind[name].to_numpy()[kept], sort=True)
+        return np.where(codes < 0, len(uniques), codes)
+
+    rows = ind.iloc[kept[np.lexsort((rank("name"), rank("domain")))]]
     unit = rows["unit"].fillna("").astype(str)
     table = pd.DataFrame({
         "Indicator": rows["name"].fillna("").astype(str),
