@@ -98,102 +98,34 @@ def require(frame: pd.DataFrame, columns: Iterable[str], chart: str) -> None:
                          f"(it has: {', '.join(map(str, frame.columns))})")
 
 
-def for_indicator(data: pd.DataFrame, indicator: Any, chart: str) -> pd.DataFrame:
-    """Rows of one indicator (by id; a frame of one indicator may pass ``indicator=None``)."""
-    require(data, ["indicator_id"], chart)
-    ids = numbers(data["indicator_id"])
-    if indicator is None:
-        present = ids.dropna().unique()
-        if len(present) != 1:
-            raise ValueError(f"{chart}: the data hold {len(present)} indicators; say which with indicator=<id>")
-        indicator = present[0]
-    rows = data[(ids == float(indicator)).to_numpy()]
-    if rows.empty:
-        raise ValueError(f"{chart}: no rows for indicator {indicator} in the data")
-    return rows
-
-
 def one_benchmark(rows: pd.DataFrame, benchmark: str | None) -> pd.DataFrame:
-    """From a long comparisons frame (one row per benchmark), the rows compared with ``benchmark``;
-    from a profile's wide frame, its ``vs_<benchmark>`` column as ``significance``."""
-    wide = f"vs_{benchmark or 'england'}"
-    if "significance" not in rows.columns and wide in rows.columns:
-        rows = rows.assign(significance=rows[wide].to_numpy())
-    if "benchmark" not in rows.columns or benchmark is None:
-        return rows
-    labels = text(rows["benchmark"]).to_numpy()
-    if len(set(labels)) <= 1:
-        return rows
-    keep = labels == benchmark
-    if not keep.any():
-        raise ValueError(f"no rows compared with benchmark {benchmark!r}; the data have "
-                         f"{', '.join(sorted(set(labels)))}")
-    return rows[keep]
-
-
-def whole_population(rows: pd.DataFrame) -> pd.DataFrame:
-    """Rows without an inequality breakdown (empty category type)."""
-    if "category_type" not in rows.columns:
-        return rows
-    return rows[(text(rows["category_type"]) == "").to_numpy()]
-
-
-def choose(rows: pd.DataFrame, name: str, wanted: str | None, prefer: Sequence[str] = ()) -> pd.DataFrame:
-    """Rows whose ``name`` column equals ``wanted``; if None, the first of ``prefer`` present,
-    else the most frequent value (so a frame of one sex or age needs no argument)."""
-    if name not in rows.columns or rows.empty:
-        return rows
-    values = text(rows[name])
-    if wanted is None:
-        present = set(values)
-        wanted = next((p for p in prefer if p in present), None)
-        if wanted is None:  # the most frequent value; ties → alphabetical (deterministic)
-            counts = values.value_counts()
-            wanted = sorted(counts.index[counts == counts.max()])[0]
-    keep = (values == wanted).to_numpy()
-    if not keep.any():
-        raise ValueError(f"no rows with {name} = {wanted!r}; the data have {', '.join(sorted(set(values)))}")
-    return rows[keep]
+    """:func:`one_benchmark_positions` as a frame: the rows compared with ``benchmark``, with a
+    profile's ``vs_<benchmark>`` column as ``significance`` when the rows have no such column."""
+    pos, sig = one_benchmark_positions(rows, np.arange(len(rows)), benchmark)
+    out = rows if len(pos) == len(rows) else rows.iloc[pos]
+    if sig is not None and sig != "significance":
+        out = out.assign(significance=out[sig].to_numpy())
+    return out
 
 
 def indicator_rows(data: pd.DataFrame, indicator: Any, *, sex: str | None, age: str | None, chart: str,
                    whole: bool = True) -> pd.DataFrame:
-    """One indicator's rows for one sex (Persons unless told) and age (the commonest unless told),
-    whole-population rows only unless ``whole`` is False."""
-    rows = for_indicator(data, indicator, chart)
-    if whole:
-        rows = whole_population(rows)
-        if rows.empty:
-            raise ValueError(f"{chart}: indicator {indicator} has only inequality-breakdown rows here")
-    rows = choose(rows, "sex", sex, prefer=("Persons",))
-    return choose(rows, "age", age)
+    """:func:`indicator_positions` as a frame: one indicator's rows for one sex (Persons unless told)
+    and age (the commonest unless told), whole-population rows only unless ``whole`` is False."""
+    pos, _ = indicator_positions(data, indicator, sex=sex, age=age, chart=chart, whole=whole)
+    return data.iloc[pos]
 
 
 def breakdown_text(rows: pd.DataFrame) -> str:
-    """"Persons, 18+ yrs"-style text for captions (empty for Persons / All ages)."""
-    parts = []
-    for name, plain in (("sex", "Persons"), ("age", "All ages")):
-        if name in rows.columns and len(rows):
-            value = text(rows[name]).iloc[0]
-            if value and value not in (plain, "Not applicable"):
-                parts.append(value)
-    return ", ".join(parts)
+    """:func:`breakdown_text_at` of every row."""
+    return breakdown_text_at(rows, np.arange(len(rows)))
 
 
 def latest(rows: pd.DataFrame, period: str | None = None) -> pd.DataFrame:
-    """Rows of ``period`` (display text), or of the latest ``period_sort`` when None."""
-    if rows.empty:
-        return rows
-    if period is not None:
-        keep = (text(rows["period"]) == str(period)).to_numpy()
-        if not keep.any():
-            raise ValueError(f"no rows for period {period!r}; the data have "
-                             f"{', '.join(sorted(set(text(rows['period']))))}")
-        return rows[keep]
-    if "period_sort" in rows.columns and numbers(rows["period_sort"]).notna().any():
-        sort = numbers(rows["period_sort"])
-        return rows[(sort == sort.max()).to_numpy()]
-    return rows
+    """:func:`latest_positions` as a frame: the rows of ``period`` (display text), or of the latest
+    ``period_sort`` when None."""
+    pos = latest_positions(rows, np.arange(len(rows)), period)
+    return rows if len(pos) == len(rows) else rows.iloc[pos]
 
 
 def names_mapping(names: Any) -> dict[str, str]:
@@ -227,76 +159,15 @@ def area_codes(areas: Any) -> list[str] | None:
 
 
 def area_names(codes: pd.Series, data: pd.DataFrame | None = None, names: Any = None) -> pd.Series:
-    """Display name per area code: ``names`` (see :func:`names_mapping`), else the data's
-    ``area_name``, else the code ("England" for E92000001)."""
-    codes = text(codes)
-    mapping = names_mapping(names)
-    if mapping:  # names given for every code: the data need not be searched
-        given = [mapping.get(code.upper(), "") for code in dict.fromkeys(codes)]
-        if all(given):
-            return codes.str.upper().map(mapping).astype(str)
-    out = pd.Series([""] * len(codes), index=codes.index, dtype=object)
-    if isinstance(data, pd.DataFrame) and "area_name" in data.columns and "area_code" in data.columns:
-        lookup = pd.Series(text(data["area_name"]).to_numpy(), index=text(data["area_code"]).to_numpy())
-        lookup = lookup[lookup != ""]
-        lookup = lookup[~lookup.index.duplicated()]
-        out = codes.map(lookup).fillna("")
-    if mapping:
-        mapped = codes.str.upper().map(mapping).fillna("")
-        out = mapped.where(mapped != "", out)
-    out = out.where(out != "", codes.where(codes != ENGLAND, "England"))
-    return out.astype(str)
+    """:func:`area_names_of` as a Series of strings (same index as ``codes``): the display name per
+    area code."""
+    codes = codes if isinstance(codes, pd.Series) else pd.Series(codes)
+    return pd.Series(area_names_of(text_array(codes), data, names), index=codes.index).astype(str)
 
 
 def indicator_meta(rows: pd.DataFrame, indicators: pd.DataFrame | None, indicator_id: Any) -> dict[str, str]:
-    """Name, unit, polarity, domain and source of one indicator, from the rows or ``indicators``."""
-    meta = {"name": "", "unit": "", "polarity": "", "domain": "", "source": "", "value_type": ""}
-    for key, cols in (("name", ("indicator_name", "name")), ("unit", ("unit",)), ("polarity", ("polarity",)),
-                      ("domain", ("domain",)), ("source", ("source",)), ("value_type", ("value_type",))):
-        for col in cols:
-            if col in rows.columns:
-                values = text(rows[col])
-                values = values[values != ""]
-                if len(values):
-                    meta[key] = values.iloc[0]
-                    break
-    if indicators is not None and len(indicators):
-        ind = indicators[numbers(indicators["indicator_id"]).to_numpy() == float(indicator_id)]
-        if len(ind):
-            first = ind.iloc[0]
-            for key, col in (("name", "name"), ("unit", "unit"), ("polarity", "polarity"), ("domain", "domain"),
-                             ("source", "source"), ("value_type", "value_type")):
-                if not meta[key] and col in ind.columns and pd.notna(first[col]):
-                    meta[key] = str(first[col]).strip()
-    if not meta["name"]:
-        meta["name"] = f"Indicator {indicator_id}"
-    return meta
-
-
-def with_indicator_meta(rows: pd.DataFrame, indicators: pd.DataFrame | None) -> pd.DataFrame:
-    """``rows`` with ``indicator_name``, ``domain``, ``unit`` and ``polarity`` filled from ``indicators``."""
-    out = rows.copy()
-    if indicators is not None and len(indicators):
-        ind = indicators.drop_duplicates("indicator_id")
-        # each row's position in ``ind`` (-1: not there), looked up once for every column
-        where = pd.Index(numbers(ind["indicator_id"]).to_numpy()).get_indexer(numbers(out["indicator_id"]).to_numpy())
-        found = where >= 0
-        for target, source in (("indicator_name", "name"), ("domain", "domain"), ("unit", "unit"),
-                               ("polarity", "polarity"), ("source", "source")):
-            if source not in ind.columns:
-                continue
-            looked = np.where(found, text_array(ind[source])[np.where(found, where, 0)], "")
-            own = target if target in out.columns else ("name" if target == "indicator_name" else target)
-            current = text_array(column(out, own))
-            out[target] = np.where(current != "", current, looked)
-    if "indicator_name" not in out.columns:
-        out["indicator_name"] = text(out["name"]) if "name" in out.columns else ""
-    for col in ("domain", "unit", "polarity"):
-        out[col] = text(column(out, col)).to_numpy()
-    out["indicator_name"] = text(out["indicator_name"]).to_numpy()
-    fallback = "Indicator " + text(out["indicator_id"])
-    out["indicator_name"] = np.where(out["indicator_name"] == "", fallback, out["indicator_name"])
-    return out
+    """:func:`indicator_meta_at` of every row."""
+    return indicator_meta_at(rows, np.arange(len(rows)), indicators, indicator_id)
 
 
 # ================================================================================= formatting
@@ -319,19 +190,9 @@ def fmt_array(values: np.ndarray, digits: np.ndarray | int) -> np.ndarray:
     return out
 
 
-def ci_text(lower: Any, upper: Any, decimals: int | Sequence[int] = 1) -> pd.Series:
-    """``"12.3 to 14.5"`` (or "–" when a limit is missing)."""
-    lo, up = numbers(lower), numbers(upper)
-    text_ = fmt(lo, decimals).to_numpy() + " to " + fmt(up, decimals).to_numpy()
-    ok = (lo.notna() & up.notna()).to_numpy()
-    index = lower.index if isinstance(lower, pd.Series) else None
-    return pd.Series(np.where(ok, text_, DASH), index=index)
-
-
 def decimals_for(values: pd.Series, default: int = 1) -> int:
-    """Decimals that keep a column readable: 0 for values of 1,000 and over, else ``default``."""
-    v = numbers(values).abs()
-    return 0 if v.notna().any() and v.median() >= 1000 else default
+    """:func:`decimals_of` of a column's numbers."""
+    return decimals_of(numbers(values).to_numpy(), default)
 
 
 # ================================================================================= scales
@@ -402,10 +263,6 @@ def _luminance(hex_colour: str) -> float:
 DARK_FILLS = frozenset(label for label, colour in palette.COLOURS.items() if _luminance(colour) < 0.18)
 
 
-def text_colour(labels: pd.Series) -> pd.Series:
-    return pd.Series(np.where(text(labels).isin(DARK_FILLS), "white", "black"), index=labels.index)
-
-
 def legend_spec(title: str | None, **kwargs: Any) -> dict[str, Any]:
     """A legend under the chart, horizontal, never cutting labels, as Vega-Lite (``kwargs`` override)."""
     options: dict[str, Any] = {"orient": "bottom", "direction": "horizontal", "columns": 4, "symbolStrokeWidth": 0.8,
@@ -439,21 +296,14 @@ def caption(*parts: str | None, source: str | None = None, width: int = 92) -> l
 
 
 def source_of(rows: pd.DataFrame, given: str | None, meta: Mapping[str, str] | None = None) -> str:
-    """The data source for the caption: ``given``, the rows' ``source``, the indicator's, or a default."""
-    if given:
-        return given
-    if "source" in rows.columns:
-        values = text(rows["source"])
-        values = values[values != ""]
-        if len(values):
-            return values.iloc[0]
-    if meta and meta.get("source"):
-        return meta["source"]
-    return "OHID Fingertips methods; data as supplied"
+    """:func:`source_of_at` of every row."""
+    return source_of_at(rows, np.arange(len(rows)), given, meta)
 
 
-def period_range(periods: pd.Series) -> str:
-    values = [p for p in dict.fromkeys(text(periods)) if p]
+def period_range(periods: Any) -> str:
+    """"first to last" of the distinct non-empty period texts (a Series or an array), in their order
+    ("" when none; the period itself when one)."""
+    values = [p for p in dict.fromkeys(text_array(periods).tolist()) if p]
     if not values:
         return ""
     return values[0] if len(values) == 1 else f"{values[0]} to {values[-1]}"
@@ -487,110 +337,408 @@ def tooltip_spec(extra: Sequence[dict[str, Any]] = ()) -> list[dict[str, Any]]:
 
 
 def add_display_columns(rows: pd.DataFrame, decimals: int = 1) -> pd.DataFrame:
-    """``value_text``, ``ci_text``, ``count_text`` and ``significance`` (clean labels) columns."""
+    """A copy of ``rows`` with :func:`display_columns` (``value_text``, ``ci_text``, ``count_text``)
+    and clean ``significance`` labels (:func:`significance_at`) when it has that column."""
     out = rows.copy()
-    out["value_text"] = fmt(column(out, "value", np.nan), decimals).to_numpy()
-    out["ci_text"] = ci_text(column(out, "lower_95", np.nan), column(out, "upper_95", np.nan), decimals).to_numpy()
-    out["count_text"] = fmt(column(out, "count", np.nan), 0).to_numpy()
+    every = np.arange(len(out))
+    display = display_columns(floats_at(out, "value", every), floats_at(out, "lower_95", every),
+                              floats_at(out, "upper_95", every), floats_at(out, "count", every), decimals)
+    for name, values in display.items():
+        out[name] = values
     if "significance" in out.columns:
-        sig = text(out["significance"])
-        out["significance"] = sig.where(sig != "", palette.NOT_COMPARED).to_numpy()
+        out["significance"] = significance_at(out, "significance", every)
     return out
 
 
 def has_significance(rows: pd.DataFrame) -> bool:
     """True when the rows carry significance labels other than "Not compared"."""
-    if "significance" not in rows.columns:
-        return False
-    sig = text(rows["significance"])
-    return bool(((sig != "") & (sig != palette.NOT_COMPARED)).any())
+    return "significance" in rows.columns and compared(text_array(rows["significance"]))
+
+
+def compared(labels: np.ndarray) -> bool:
+    """True when some of the significance ``labels`` is neither empty nor "Not compared"."""
+    return bool(((labels != "") & (labels != palette.NOT_COMPARED)).any())
 
 
 _BENCH_KEYS = ("indicator_id", "sex", "age", "category_type", "category", "period")
 
 
-def benchmark_values(rows: pd.DataFrame, code: str) -> pd.DataFrame:
-    """A benchmark's values per (indicator, sex, age, category, period), taken from what is given:
+# ================================================================================= row selection on arrays
+# The selection rules of every chart, once: the builders pick their rows as positions into the
+# input frame and read each column they need as a numpy array at those positions, without a small
+# DataFrame per step. The frame helpers above (``indicator_rows``, ``latest``, ``one_benchmark``,
+# ``area_names``, ``indicator_meta``, ``add_display_columns``...) are these on every row of a frame.
+def text_at(series: pd.Series, pos: np.ndarray) -> np.ndarray:
+    """:func:`text` of ``series`` at positions ``pos``, as an object array."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        arrow = pa.array(series.array).take(pa.array(pos, type=pa.int64()))
+        return pc.fill_null(pc.utf8_trim_whitespace(arrow), "").to_numpy(zero_copy_only=False)
+    return text_array(np.asarray(series, dtype=object)[pos])
 
-    * its own rows (``area_code == code``), with their intervals and counts, else
-    * a comparisons frame's ``benchmark_code``/``benchmark_value`` (``code`` may also be the
-      benchmark label ``"england"``, ``"region"`` or ``"parent"``), else
+
+def floats(series: pd.Series) -> np.ndarray:
+    """:func:`numbers` of a whole column, as a float array."""
+    dtype = series.dtype
+    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+        return series.to_numpy(dtype=float, na_value=np.nan)
+    return numbers(series).to_numpy()
+
+
+def floats_at(frame: pd.DataFrame, name: str, pos: np.ndarray) -> np.ndarray:
+    """Column ``name`` as floats at ``pos`` (NaN when the frame has no such column)."""
+    if name not in frame.columns:
+        return np.full(len(pos), np.nan)
+    return floats(frame[name])[pos]
+
+
+def json_at(series: pd.Series, pos: np.ndarray) -> np.ndarray:
+    """Column values at ``pos`` as :func:`._spec.records` writes them after :func:`clean_for_json`
+    (an array whose ``tolist()``, or :func:`._spec.json_floats` for floats, gives the JSON values)."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.StringDtype | pd.CategoricalDtype):
+        return text_at(series, pos)
+    if pd.api.types.is_bool_dtype(dtype):
+        return series.to_numpy(dtype=bool, na_value=False)[pos]
+    if pd.api.types.is_extension_array_dtype(dtype) and pd.api.types.is_numeric_dtype(dtype):
+        return series.to_numpy(dtype=float, na_value=np.nan)[pos]
+    if dtype.kind in "iuf":
+        return series.to_numpy()[pos]
+    if dtype == np.dtype(object):
+        raw = series.to_numpy()[pos]
+        if set(map(type, raw.tolist())) == {str}:  # plain strings: written as they are
+            return raw
+    name = str(series.name)
+    out = np.empty(len(pos), dtype=object)
+    out[:] = [row[name] for row in _spec.records(series.iloc[pos].to_frame(name))]
+    return out
+
+
+def raw_codes(series: pd.Series, pos: np.ndarray) -> np.ndarray:
+    """Integer codes of the values at ``pos``: equal values (missing ones alike) get equal codes."""
+    return pd.factorize(series.array[pos])[0]
+
+
+def first_rows(*codes: np.ndarray) -> np.ndarray:
+    """Positions (ascending) of the first row of each distinct combination of ``codes`` (``drop_duplicates``)."""
+    key = np.zeros(len(codes[0]), dtype=np.int64)
+    for part in codes:
+        key = key * (int(part.max(initial=-1)) + 2) + part + 1
+    return np.sort(np.unique(key, return_index=True)[1])
+
+
+def ascending(keys: np.ndarray) -> np.ndarray:
+    """Stable ascending order of a float array, missing values last (``sort_values(kind="stable")``)."""
+    missing = np.isnan(keys)
+    present = np.flatnonzero(~missing)
+    return np.concatenate([present[np.argsort(keys[present], kind="stable")], np.flatnonzero(missing)])
+
+
+def lookup(keys: np.ndarray, mapping: Mapping[Any, Any], default: Any = "", dtype: Any = object) -> np.ndarray:
+    """``mapping[key]`` for each of ``keys`` (``default`` for the others) as an array of ``dtype``, in one
+    hashed look-up."""
+    where = pd.Index(list(mapping), dtype=object).get_indexer(keys)
+    found = np.array([*mapping.values(), default], dtype=dtype)
+    return found[np.where(where >= 0, where, len(mapping))]
+
+
+def choose_at(data: pd.DataFrame, pos: np.ndarray, name: str, wanted: str | None,
+            prefer: Sequence[str] = ()) -> np.ndarray:
+    """The positions of ``pos`` whose ``name`` column (as text) equals ``wanted``; when ``wanted`` is
+    None, the first of ``prefer`` present, else the most frequent value (ties: the first in sorted
+    order), so a frame of one sex or age needs no argument. ``pos`` unchanged when the data have no
+    such column or ``pos`` is empty; ValueError when no row has the value."""
+    if name not in data.columns or not len(pos):
+        return pos
+    values = text_at(data[name], pos)
+    if wanted is None:
+        present = set(values)
+        wanted = next((p for p in prefer if p in present), None)
+        if wanted is None:  # the most frequent value; ties → alphabetical (deterministic)
+            labels, counts = np.unique(values, return_counts=True)
+            wanted = min(labels[counts == counts.max()])
+    keep = values == wanted
+    if not keep.any():
+        raise ValueError(f"no rows with {name} = {wanted!r}; the data have {', '.join(sorted(set(values)))}")
+    return pos[keep]
+
+
+def indicator_positions(data: pd.DataFrame, indicator: Any, *, sex: str | None, age: str | None,
+                        chart: str, whole: bool = True) -> tuple[np.ndarray, Any]:
+    """Positions into ``data`` of one indicator's rows (by id; with ``indicator=None`` the data must
+    hold one indicator) for one sex (Persons unless told) and age (the commonest unless told),
+    whole-population rows only (empty ``category_type``) unless ``whole`` is False; and the
+    indicator's id (a float). Raises ValueError when no row is left at a step."""
+    require(data, ["indicator_id"], chart)
+    ids = floats(data["indicator_id"])
+    wanted = indicator
+    if wanted is None:
+        present = pd.unique(ids[~np.isnan(ids)])
+        if len(present) != 1:
+            raise ValueError(f"{chart}: the data hold {len(present)} indicators; say which with indicator=<id>")
+        wanted = present[0]
+    pos = np.flatnonzero(ids == float(wanted))
+    if not len(pos):
+        raise ValueError(f"{chart}: no rows for indicator {wanted} in the data")
+    if whole and "category_type" in data.columns:
+        pos = pos[text_at(data["category_type"], pos) == ""]
+        if not len(pos):
+            raise ValueError(f"{chart}: indicator {indicator} has only inequality-breakdown rows here")
+    pos = choose_at(data, choose_at(data, pos, "sex", sex, prefer=("Persons",)), "age", age)
+    return pos, ids[pos[0]]
+
+
+def latest_positions(data: pd.DataFrame, pos: np.ndarray, period: str | None) -> np.ndarray:
+    """The positions of ``pos`` whose ``period`` text is ``period``, or, when None, those of the
+    latest ``period_sort`` (all of ``pos`` when there is none). ValueError when no row has ``period``."""
+    if not len(pos):
+        return pos
+    if period is not None:
+        periods = text_at(data["period"], pos)
+        keep = periods == str(period)
+        if not keep.any():
+            raise ValueError(f"no rows for period {period!r}; the data have {', '.join(sorted(set(periods)))}")
+        return pos[keep]
+    if "period_sort" in data.columns:
+        sort = floats(data["period_sort"])[pos]
+        if (~np.isnan(sort)).any():
+            return pos[sort == np.nanmax(sort)]
+    return pos
+
+
+def one_benchmark_positions(data: pd.DataFrame, pos: np.ndarray, benchmark: str | None
+                            ) -> tuple[np.ndarray, str | None]:
+    """The rows at ``pos`` compared with ``benchmark`` (:func:`one_benchmark_keep` of their
+    ``benchmark`` labels; all of them when the data have no such column or ``benchmark`` is None),
+    and the column that holds their significance (``significance``, else a profile's
+    ``vs_<benchmark>``, else None)."""
+    wide = f"vs_{benchmark or 'england'}"
+    sig = "significance" if "significance" in data.columns else wide if wide in data.columns else None
+    if "benchmark" not in data.columns or benchmark is None:
+        return pos, sig
+    keep = one_benchmark_keep(text_at(data["benchmark"], pos), benchmark)
+    return (pos if keep is None else pos[keep]), sig
+
+
+def one_benchmark_keep(labels: np.ndarray, benchmark: str) -> np.ndarray | None:
+    """From a long comparisons frame's ``benchmark`` labels (one row per benchmark), which rows are
+    compared with ``benchmark``: None (every row) when the labels are all the same, else a mask.
+    Raises ValueError when no row has that label."""
+    if len(set(labels.tolist())) <= 1:
+        return None
+    keep = labels == benchmark
+    if not keep.any():
+        raise ValueError(f"no rows compared with benchmark {benchmark!r}; the data have "
+                         f"{', '.join(sorted(set(labels.tolist())))}")
+    return keep
+
+
+def latest_per_line_keep(sort: np.ndarray, line: np.ndarray) -> np.ndarray:
+    """Mask of the rows at the latest ``period_sort`` (``sort``; missing counts as the earliest) of
+    their indicator line (``line``: one integer ≥ 0 per line, e.g. indicator, sex and age combined)."""
+    if not len(sort):
+        return np.zeros(0, dtype=bool)
+    sort = np.where(np.isnan(sort), -np.inf, sort)
+    newest = np.full(int(line.max()) + 1, -np.inf)
+    np.maximum.at(newest, line, sort)
+    return sort == newest[line]
+
+
+def persons_else_all_keep(persons: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Mask keeping, per indicator (``ids``), its Persons rows (``persons``) when it has any, else
+    all its rows (Male and Female...)."""
+    return persons | ~np.isin(ids, ids[persons])
+
+
+def stripped(values: np.ndarray) -> np.ndarray:
+    """``str.strip`` of every string of an object array (as :func:`clean_for_json` writes a text
+    column that pandas infers as strings)."""
+    return np.strings.strip(values.astype(str)).astype(object) if len(values) else values
+
+
+def indicator_meta_at(data: pd.DataFrame, pos: np.ndarray, indicators: pd.DataFrame | None,
+                    indicator_id: Any) -> dict[str, str]:
+    """Name, unit, polarity, domain, source and value type of one indicator: each the first non-empty
+    text of the rows at ``pos`` (name: ``indicator_name``, else ``name``), else from ``indicators``
+    (the first row of ``indicator_id``); the name defaults to "Indicator <id>"."""
+    meta = {"name": "", "unit": "", "polarity": "", "domain": "", "source": "", "value_type": ""}
+    for key, cols in (("name", ("indicator_name", "name")), ("unit", ("unit",)), ("polarity", ("polarity",)),
+                      ("domain", ("domain",)), ("source", ("source",)), ("value_type", ("value_type",))):
+        for col in cols:
+            if col in data.columns:
+                values = text_at(data[col], pos)
+                values = values[values != ""]
+                if len(values):
+                    meta[key] = values[0]
+                    break
+    if indicators is not None and len(indicators):
+        at = np.flatnonzero(floats(indicators["indicator_id"]) == float(indicator_id))
+        if len(at):
+            for key in ("name", "unit", "polarity", "domain", "source", "value_type"):
+                if not meta[key] and key in indicators.columns:
+                    value = indicators[key].iloc[at[0]]
+                    if pd.notna(value):
+                        meta[key] = str(value).strip()
+    if not meta["name"]:
+        meta["name"] = f"Indicator {indicator_id}"
+    return meta
+
+
+def first_text(data: pd.DataFrame, pos: np.ndarray, name: str) -> str:
+    """The first non-empty text of column ``name`` at ``pos`` ("" when none)."""
+    if name not in data.columns:
+        return ""
+    values = text_at(data[name], pos)
+    values = values[values != ""]
+    return str(values[0]) if len(values) else ""
+
+
+def breakdown_text_at(data: pd.DataFrame, pos: np.ndarray) -> str:
+    """"Persons, 18+ yrs"-style text for captions from the first row at ``pos``: its sex and age,
+    leaving out Persons, All ages and Not applicable ("" when nothing is left)."""
+    parts = []
+    for name, plain in (("sex", "Persons"), ("age", "All ages")):
+        if name in data.columns and len(pos):
+            value = text_at(data[name], pos[:1])[0]
+            if value and value not in (plain, "Not applicable"):
+                parts.append(value)
+    return ", ".join(parts)
+
+
+def source_of_at(data: pd.DataFrame, pos: np.ndarray, given: str | None,
+                 meta: Mapping[str, str] | None = None) -> str:
+    """The data source for the caption: ``given``, else the first ``source`` of the rows at ``pos``,
+    else the indicator's (``meta``), else a default."""
+    return given or first_text(data, pos, "source") or (meta or {}).get("source") or \
+        "OHID Fingertips methods; data as supplied"
+
+
+def area_names_of(codes: np.ndarray, data: pd.DataFrame | None, names: Any) -> np.ndarray:
+    """Display name per area code, as an object array: ``names`` (see :func:`names_mapping`), else the
+    first non-empty ``area_name`` the data give the code, else the code ("England" for E92000001)."""
+    codes = text_array(np.asarray(codes, dtype=object))
+    mapping = names_mapping(names)
+    mapped = None
+    if mapping:  # each distinct code looked up once (the mapping may name every area in the country)
+        distinct, inverse = np.unique(codes.astype(str), return_inverse=True)
+        given = [mapping.get(code.upper(), "") for code in distinct.tolist()]
+        mapped = np.array(given, dtype=object)[inverse] if len(codes) else np.zeros(0, dtype=object)
+    if mapped is not None and (mapped != "").all():  # names given for every code: the data need not be searched
+        return mapped
+    out = np.full(len(codes), "", dtype=object)
+    if isinstance(data, pd.DataFrame) and "area_name" in data.columns and "area_code" in data.columns:
+        found, known = text_array(data["area_name"]), text_array(data["area_code"])
+        found, known = found[found != ""], known[found != ""]
+        first = ~pd.Index(known).duplicated()  # the first name given for each code
+        where = pd.Index(known[first], dtype=object).get_indexer(codes)
+        out = np.append(found[first], "").astype(object)[where]  # not found (-1): the "" appended
+    if mapped is not None:
+        out = np.where(mapped != "", mapped, out)
+    fallback = np.where(codes != ENGLAND, codes, "England")
+    return np.where(out != "", out, fallback).astype(str).astype(object)
+
+
+class Benchmark:
+    """A benchmark's rows (:func:`benchmark_at`): positions into the data, the benchmark's code per
+    row and its values (``own``: its own rows, whose other columns are drawn)."""
+
+    def __init__(self, pos: np.ndarray, codes: np.ndarray, values: np.ndarray, own: bool) -> None:
+        self.pos, self.codes, self.values, self.own = pos, codes, values, own
+
+    def take(self, keep: np.ndarray) -> Benchmark:
+        """The rows selected by ``keep`` (a mask or positions)."""
+        return Benchmark(self.pos[keep], self.codes[keep], self.values[keep], self.own)
+
+
+def benchmark_at(data: pd.DataFrame, pos: np.ndarray, code: str, *, first_only: bool = False) -> Benchmark | None:
+    """A benchmark's values per (indicator, sex, age, category, period) among the rows at ``pos``,
+    taken from what is given:
+
+    * its own rows (``area_code == code``; ``code`` "england" means E92000001), with their intervals
+      and counts (``own``), else
+    * a profile's ``<role>_value`` column (``england``, ``region``, ``comparator``, ``parent``) when
+      ``code`` is that role or one of its ``<role>_code``, else
+    * a comparisons frame's ``benchmark_value`` of the rows whose ``benchmark_code`` is ``code`` (or
+      whose ``benchmark`` is "region"/"parent" for those labels; None when those rows name several
+      regions), else
     * ``england_value`` when ``code`` is England.
 
-    Returns the key columns, ``period_sort``, ``area_code`` and ``value`` (plus ``lower_95``,
-    ``upper_95``, ``count`` from own rows); empty when none of these is there.
-    """
-    keys = [k for k in _BENCH_KEYS if k in rows.columns]
-    extra = [k for k in ("period_sort",) if k in rows.columns]
-    codes = text(column(rows, "area_code"))
+    The first row of each key only (``drop_duplicates``), or only the first row when ``first_only``;
+    None when none of these is there."""
+    keys = [k for k in _BENCH_KEYS if k in data.columns]
+
+    def dedup(at: np.ndarray, codes: np.ndarray, values: np.ndarray, own: bool = False) -> Benchmark | None:
+        if not len(at):
+            return None
+        if first_only:
+            first = np.zeros(1, dtype=np.intp)
+        elif "period" in keys and len(first_rows(raw_codes(data["period"], at))) == len(at):
+            first = np.arange(len(at))  # one row per period: no two rows share the key
+        else:
+            first = first_rows(*(raw_codes(data[k], at) for k in keys))
+        return Benchmark(at[first], codes[first], values[first], own)
+
     label = str(code).strip()
-    own = rows[(codes == label.upper()).to_numpy()] if label.lower() not in ("england", "region", "parent") else \
-        rows.iloc[:0]
+    has_codes = "area_code" in data.columns
+    codes = text_at(data["area_code"], pos) if has_codes else np.full(len(pos), "", dtype=object)
     if label.lower() == "england":
         label = ENGLAND
-        own = rows[(codes == ENGLAND).to_numpy()]
+        own = pos[codes == ENGLAND]
+    elif label.lower() in ("region", "parent"):
+        own = pos[:0]
+    else:
+        own = pos[codes == label.upper()]
     if len(own):
-        cols = [k for k in ("value", "lower_95", "upper_95", "count", "denominator") if k in own.columns]
-        out = own[keys + extra + ["area_code", *cols]]
-        return out.drop_duplicates(keys).reset_index(drop=True)
-    # A profile's wide columns: england_value, region_value (+ region_code), comparator_value...
+        return dedup(own, text_at(data["area_code"], own), floats_at(data, "value", own), own=True)
     for role in ("england", "region", "comparator", "parent"):
         value_col, code_col = f"{role}_value", f"{role}_code"
-        if value_col not in rows.columns:
+        if value_col not in data.columns:
             continue
-        role_codes = text(column(rows, code_col, ENGLAND if role == "england" else ""))
-        if label.lower() == role or (label and (role_codes == label.upper()).any()):
-            out = rows[keys + extra].assign(area_code=role_codes.to_numpy(),
-                                            value=numbers(rows[value_col]).to_numpy())
-            return out.drop_duplicates(keys).reset_index(drop=True)
-    if "benchmark_value" in rows.columns:
-        if label.lower() in ("region", "parent") and "benchmark" in rows.columns:
-            sel = rows[(text(rows["benchmark"]) == label.lower()).to_numpy()]
-        elif "benchmark_code" in rows.columns:
-            sel = rows[(text(rows["benchmark_code"]) == label).to_numpy()]
+        if code_col in data.columns:
+            role_codes = text_at(data[code_col], pos)
         else:
-            sel = rows.iloc[:0]
-        if len(sel) and label.lower() in ("region", "parent") and "benchmark_code" in sel.columns \
-                and text(sel["benchmark_code"]).nunique() > 1:
-            return pd.DataFrame(columns=[*keys, *extra, "area_code", "value"])  # areas of several regions
+            role_codes = text_array(np.full(len(pos), ENGLAND if role == "england" else "", dtype=object))
+        if label.lower() == role or (label and (role_codes == label.upper()).any()):
+            return dedup(pos, role_codes, floats(data[value_col])[pos])
+    if "benchmark_value" in data.columns:
+        if label.lower() in ("region", "parent") and "benchmark" in data.columns:
+            sel = pos[text_at(data["benchmark"], pos) == label.lower()]
+        elif "benchmark_code" in data.columns:
+            sel = pos[text_at(data["benchmark_code"], pos) == label]
+        else:
+            sel = pos[:0]
+        sel_codes = text_at(data["benchmark_code"], sel) if "benchmark_code" in data.columns else \
+            text_array(np.full(len(sel), label, dtype=object))
+        if len(sel) and label.lower() in ("region", "parent") and "benchmark_code" in data.columns \
+                and len(set(sel_codes)) > 1:
+            return None  # areas of several regions
         if len(sel):
-            out = sel[keys + extra].assign(
-                area_code=text(column(sel, "benchmark_code", label)).to_numpy(),
-                value=numbers(sel["benchmark_value"]).to_numpy())
-            return out.drop_duplicates(keys).reset_index(drop=True)
-    if label == ENGLAND and "england_value" in rows.columns:
-        out = rows[keys + extra].assign(area_code=ENGLAND, value=numbers(rows["england_value"]).to_numpy())
-        return out.drop_duplicates(keys).reset_index(drop=True)
-    return pd.DataFrame(columns=[*keys, *extra, "area_code", "value"])
+            return dedup(sel, sel_codes, floats(data["benchmark_value"])[sel])
+    if label == ENGLAND and "england_value" in data.columns:
+        return dedup(pos, np.full(len(pos), ENGLAND, dtype=object), floats(data["england_value"])[pos])
+    return None
 
 
-def persons_else_all(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per indicator, the Persons rows when it has any, else all its rows (Male and Female...)."""
-    if "sex" not in rows.columns or rows.empty:
-        return rows
-    persons = text_array(rows["sex"]) == "Persons"
-    ids = numbers(rows["indicator_id"]).to_numpy()
-    return rows[persons | ~np.isin(ids, ids[persons])]
+def display_columns(values: np.ndarray, lower: np.ndarray, upper: np.ndarray, count: np.ndarray,
+                     digits: int) -> dict[str, np.ndarray]:
+    """Display text: ``value_text`` (values with ``digits`` decimals), ``ci_text`` ("lower to upper",
+    "–" when a limit is missing) and ``count_text`` (no decimals)."""
+    ci = fmt_array(lower, digits) + " to " + fmt_array(upper, digits)
+    return {"value_text": fmt_array(values, digits),
+            "ci_text": np.where(~np.isnan(lower) & ~np.isnan(upper), ci, DASH).astype(object),
+            "count_text": fmt_array(count, 0)}
 
 
-def latest_per_line(rows: pd.DataFrame, by: Sequence[str] = ("indicator_id", "sex", "age")) -> pd.DataFrame:
-    """Rows of the latest ``period_sort`` of each indicator line."""
-    if "period_sort" not in rows.columns or rows.empty:
-        return rows
-    sort = numbers(rows["period_sort"]).fillna(-np.inf)
-    keys = [text(rows[k]).to_numpy() for k in by if k in rows.columns]
-    newest = sort.groupby(keys).transform("max")
-    return rows[(sort == newest).to_numpy()]
+def decimals_of(values: np.ndarray, default: int = 1) -> int:
+    """Decimals that keep a column readable: 0 when the median of the absolute values (missing ones
+    left out) is 1,000 or more, else ``default``."""
+    v = np.abs(values[~np.isnan(values)])
+    return 0 if len(v) and np.median(v) >= 1000 else default
 
 
-def row_labels(rows: pd.DataFrame) -> pd.Series:
-    """Indicator display labels: name, ", males"/", females" when the indicator has rows for
-    more than one sex, and "(unit)"."""
-    name = text(rows["indicator_name"])
-    sex = text(column(rows, "sex"))
-    unit = text(column(rows, "unit"))
-    split = sex.groupby(text(rows["indicator_id"]).to_numpy()).transform("nunique") > 1
-    suffix = pd.Series(np.where(split & sex.isin(["Male", "Female"]), ", " + sex.str.lower() + "s", ""),
-                       index=rows.index)
-    show_unit = ~unit.isin(["", "score", "years"])
-    return name + suffix + pd.Series(np.where(show_unit, " (" + unit + ")", ""), index=rows.index)
+def significance_at(data: pd.DataFrame, column: str | None, pos: np.ndarray) -> np.ndarray:
+    """The clean significance labels at ``pos`` (missing or empty → "Not compared")."""
+    if column is None:
+        return np.full(len(pos), palette.NOT_COMPARED, dtype=object)
+    labels = text_at(data[column], pos)
+    return np.where(labels != "", labels, palette.NOT_COMPARED).astype(object)

@@ -6,10 +6,9 @@ The Vega-Lite spec is written directly as a dict (see :mod:`jsna_lib.charts._spe
 
 The rows are picked and labelled on numpy arrays: each input column is converted once (factorised,
 then only its distinct values turned into text) and read at row positions, and the chart's frame
-is built once at the end. The selection follows the :mod:`jsna_lib.charts._common` helpers it
-stands for (``whole_population``, ``persons_else_all``, ``one_benchmark``, ``latest_per_line``,
-``with_indicator_meta``, ``benchmark_values``, ``row_labels``, ``add_display_columns``...), so the
-chart is the same as one built from those frame by frame.
+is built once at the end. The selection rules are those of :mod:`jsna_lib.charts._common`
+(``persons_else_all_keep``, ``one_benchmark_keep``, ``latest_per_line_keep``, ``benchmark_at``,
+``first_rows``, ``fmt_array``...), applied to the cached columns.
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ from . import _spec, theme
 BENCHMARK_FILL = "#FFFFFF"
 
 _LINE_KEYS = ("indicator_id", "sex", "age")
-_BENCH_ROLES = ("england", "region", "comparator", "parent")
 _SUFFIX = {"Male": ", males", "Female": ", females"}  # row_labels' ", " + sex.lower() + "s"
 
 
@@ -130,36 +128,21 @@ class _Columns:
         return out
 
 
-def _first_of_each(keys: np.ndarray) -> np.ndarray:
-    """Positions (in order) of the first occurrence of each distinct key (``drop_duplicates``)."""
-    return np.sort(np.unique(keys, return_index=True)[1])
-
-
 def _one_benchmark(cols: _Columns, at: np.ndarray, benchmark: str | None) -> np.ndarray:
-    """:func:`_common.one_benchmark` on the rows ``at``: those compared with ``benchmark``."""
+    """The rows ``at`` compared with ``benchmark`` (:func:`_common.one_benchmark_keep` of their
+    ``benchmark`` labels; all of them when there is no such column or ``benchmark`` is None)."""
     if not cols.has("benchmark") or benchmark is None:
         return at
-    codes, texts = cols.text_codes("benchmark")
-    present = np.unique(codes[at])
-    if len(present) <= 1:
-        return at
-    keep = np.asarray(texts == benchmark, dtype=bool)[codes[at]]
-    if not keep.any():
-        raise ValueError(f"no rows compared with benchmark {benchmark!r}; the data have "
-                         f"{', '.join(sorted(texts[present]))}")
-    return at[keep]
+    keep = c.one_benchmark_keep(cols.text("benchmark", at), benchmark)
+    return at if keep is None else at[keep]
 
 
 def _latest_per_line(cols: _Columns, at: np.ndarray) -> np.ndarray:
-    """:func:`_common.latest_per_line` on the rows ``at``: the latest ``period_sort`` of each line."""
+    """The rows ``at`` of the latest ``period_sort`` of their indicator line (indicator, sex and age
+    by text), as :func:`_common.latest_per_line_keep` picks them."""
     if not cols.has("period_sort") or not len(at):
         return at
-    sort = cols.numbers("period_sort")[at]
-    sort = np.where(np.isnan(sort), -np.inf, sort)
-    line = cols.combined(_LINE_KEYS, at, text=True)
-    newest = np.full(int(line.max()) + 1, -np.inf)
-    np.maximum.at(newest, line, sort)
-    return at[sort == newest[line]]
+    return at[c.latest_per_line_keep(cols.numbers("period_sort")[at], cols.combined(_LINE_KEYS, at, text=True))]
 
 
 def _shown_periods(cols: _Columns, rows: np.ndarray, in_areas: np.ndarray,
@@ -177,8 +160,9 @@ def _shown_periods(cols: _Columns, rows: np.ndarray, in_areas: np.ndarray,
 
 
 class _Meta:
-    """:func:`_common.with_indicator_meta` for the rows it is asked about: each row's indicator
-    name, domain, unit and source, from the row's own columns, else ``metadata``."""
+    """Indicator metadata for the rows it is asked about: each row's indicator name, domain, unit
+    and source, from the row's own columns, else ``metadata`` (its first row of the indicator), as
+    text; "Indicator <id>" for a missing name."""
 
     def __init__(self, cols: _Columns, metadata: pd.DataFrame | None, rows: np.ndarray) -> None:
         self.looked: dict[str, np.ndarray] = {}
@@ -210,62 +194,14 @@ class _Meta:
         return target in self.looked or cols.has(target)
 
 
-class _Bench:
-    """One benchmark column's rows (positions in the frame) and values (:func:`_common.benchmark_values`)."""
-
-    def __init__(self, at: np.ndarray, codes: np.ndarray, value: np.ndarray | None, own: bool) -> None:
-        self.at, self.codes, self.value, self.own = at, codes, value, own  # value None: the frame's own
-
-    def take(self, keep: np.ndarray) -> _Bench:
-        return _Bench(self.at[keep], self.codes[keep], None if self.value is None else self.value[keep], self.own)
-
-
-def _benchmark_values(cols: _Columns, shown: np.ndarray, code: str) -> _Bench | None:
-    """:func:`_common.benchmark_values` on the rows ``shown``: a benchmark's rows, from its own rows,
-    a profile's ``<role>_value`` columns, a comparisons frame's ``benchmark_value``, or
-    ``england_value``; None when there are none (or the areas are in several regions)."""
-    keys = cols.combined([k for k in c._BENCH_KEYS if cols.has(k)])
-    codes = cols.text("area_code", shown)
-    label = str(code).strip()
-    own = shown[:0]
-    if label.lower() not in ("england", "region", "parent"):
-        own = shown[codes == label.upper()]
-    if label.lower() == "england":
-        label = c.ENGLAND
-        own = shown[codes == c.ENGLAND]
-    if len(own):
-        first = own[_first_of_each(keys[own])]
-        return _Bench(first, cols.text("area_code", first), None, True)
-    for role in _BENCH_ROLES:
-        value_col, code_col = f"{role}_value", f"{role}_code"
-        if not cols.has(value_col):
-            continue
-        if cols.has(code_col):
-            role_codes = cols.text(code_col, shown)
-        else:
-            role_codes = np.full(len(shown), c.ENGLAND if role == "england" else "", dtype=object)
-        if label.lower() == role or (label and (role_codes == label.upper()).any()):
-            first = _first_of_each(keys[shown])
-            return _Bench(shown[first], role_codes[first], cols.numbers(value_col)[shown[first]], False)
-    if cols.has("benchmark_value"):
-        if label.lower() in ("region", "parent") and cols.has("benchmark"):
-            sel = shown[cols.text("benchmark", shown) == label.lower()]
-        elif cols.has("benchmark_code"):
-            sel = shown[cols.text("benchmark_code", shown) == label]
-        else:
-            sel = shown[:0]
-        if len(sel) and label.lower() in ("region", "parent") and cols.has("benchmark_code") \
-                and len(np.unique(cols.text_codes("benchmark_code")[0][sel])) > 1:
-            return None  # areas of several regions
-        if len(sel):
-            first = sel[_first_of_each(keys[sel])]
-            bench_codes = cols.text("benchmark_code", first) if cols.has("benchmark_code") else \
-                np.full(len(first), label, dtype=object)
-            return _Bench(first, bench_codes, cols.numbers("benchmark_value")[first], False)
-    if label == c.ENGLAND and cols.has("england_value"):
-        first = shown[_first_of_each(keys[shown])]
-        return _Bench(first, np.full(len(first), c.ENGLAND, dtype=object), cols.numbers("england_value")[first], False)
-    return None
+def _benchmark_values(cols: _Columns, shown: np.ndarray, code: str) -> c.Benchmark | None:
+    """:func:`_common.benchmark_at` of the rows ``shown`` (positions among the rows of ``cols``, a
+    subset of the frame), with its positions counted among those rows too."""
+    base = np.arange(cols.n) if cols.base is None else cols.base
+    bench = c.benchmark_at(cols.frame, base[shown], code)
+    if bench is None:
+        return None
+    return c.Benchmark(np.searchsorted(base, bench.pos), bench.codes, bench.values, bench.own)
 
 
 def _group_median(groups: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
@@ -284,13 +220,6 @@ def _group_median(groups: np.ndarray, values: np.ndarray, n_groups: int) -> np.n
     return out
 
 
-def _stripped(values: np.ndarray) -> np.ndarray:
-    """``str.strip`` of every string of an object array."""
-    if not len(values):
-        return values
-    return np.strings.strip(values.astype(str)).astype(object)
-
-
 def _source(cols: _Columns, meta: _Meta, rows: np.ndarray, given: str | None) -> str:
     """:func:`_common.source_of` of the rows (their own ``source``, else their indicator's)."""
     if given or not meta.has(cols, "source"):
@@ -300,7 +229,7 @@ def _source(cols: _Columns, meta: _Meta, rows: np.ndarray, given: str | None) ->
     return str(values[found[0]]) if len(found) else c.source_of(pd.DataFrame(), None)
 
 
-def _rug_records(cols: _Columns, found: list[tuple[_Bench, Any]], cells: np.ndarray, at: np.ndarray,
+def _rug_records(cols: _Columns, found: list[tuple[c.Benchmark, Any]], cells: np.ndarray, at: np.ndarray,
                  value: np.ndarray, out: dict[str, Any], titles: list[Any]) -> list[dict[str, Any]] | pd.DataFrame:
     """The chart's rows (``out``, plus ``period`` and ``value`` taken from the frame at ``at``), as
     :func:`_common.clean_for_json` then :func:`_spec.records` give them: text columns (pandas infers
@@ -318,12 +247,12 @@ def _rug_records(cols: _Columns, found: list[tuple[_Bench, Any]], cells: np.ndar
     if text_out and period is not None and cols.frame["value"].dtype == np.float64:
         columns = {**out, "period": period, "value": value}
         for name in ("row", "column", "indicator_name", "area_name"):  # the others have no outer spaces
-            columns[name] = _stripped(columns[name])
+            columns[name] = c.stripped(columns[name])
         return _spec.array_records(columns, len(at))
-    if all(b.value is None for b, _ in found):
+    if all(b.own for b, _ in found):
         value_column = cols.column("value", at).reset_index(drop=True)
     else:
-        value_column = pd.concat([cols.column("value", b.at) if b.value is None else pd.Series(b.value)
+        value_column = pd.concat([cols.column("value", b.pos) if b.own else pd.Series(b.values)
                                   for b, _ in found] + [cols.column("value", cells)], ignore_index=True)
     period_column = cols.column("period", at).reset_index(drop=True) if cols.has("period") else \
         pd.Series(np.full(len(at), "", dtype=object))
@@ -375,7 +304,7 @@ def overview(data: pd.DataFrame, areas: Any = None, indicators: Sequence[Any] | 
         raise ValueError("overview: no rows for the indicators asked for")
     if cols.has("sex"):  # persons_else_all
         persons = cols.text_is("sex", rows, "Persons")
-        rows = rows[persons | ~np.isin(ids[rows], ids[rows][persons])]
+        rows = rows[c.persons_else_all_keep(persons, ids[rows])]
     bench_items = list(benchmarks.items()) if isinstance(benchmarks, Mapping) else [(b, None) for b in benchmarks]
     bench_codes = {str(b).upper() for b, _ in bench_items} | {c.ENGLAND}
     if areas is None:
@@ -407,13 +336,13 @@ def overview(data: pd.DataFrame, areas: Any = None, indicators: Sequence[Any] | 
 
     # Benchmark columns, at the areas' periods, from the benchmarks' own rows or the shown areas' rows.
     shown = rows[in_areas[rows] | cols.text_is("area_code", rows, bench_codes)]
-    found: list[tuple[_Bench, Any]] = []
+    found: list[tuple[c.Benchmark, Any]] = []
     skipped = []
     for code, label in bench_items:
         bench = _benchmark_values(cols, shown, code)
         if bench is not None:
-            bench = bench.take(np.isin(line[bench.at], chosen))
-        if bench is None or not len(bench.at):
+            bench = bench.take(np.isin(line[bench.pos], chosen))
+        if bench is None or not len(bench.pos):
             skipped.append(str(code))
             continue
         found.append((bench, label))
@@ -428,7 +357,7 @@ def overview(data: pd.DataFrame, areas: Any = None, indicators: Sequence[Any] | 
         title_ = label or name_of[bench.codes[0]]
         titles.append(title_ if isinstance(title_, str) else pd.Series([title_]).iloc[0])
     raw_codes = cols.raw_codes("area_code")[cells]
-    firsts = _first_of_each(raw_codes)  # each area code's first cell
+    firsts = c.first_rows(raw_codes)  # each area code's first cell
     area_titles = np.array([name_of[code] for code in cell_codes[firsts]], dtype=object)
     if len(set(area_titles.tolist())) < len(area_titles):  # two areas of one name: add the codes
         area_titles = area_titles + " (" + cell_codes[firsts] + ")"
@@ -439,20 +368,19 @@ def overview(data: pd.DataFrame, areas: Any = None, indicators: Sequence[Any] | 
     area_column = dict(zip(cols.column("area_code", cells[firsts]).tolist(), area_titles.tolist(), strict=True))
 
     # The long frame: the benchmarks' rows, then the cells; ``at``: their positions in ``rows``.
-    at = np.concatenate([*(b.at for b, _ in found), cells])
+    at = np.concatenate([*(b.pos for b, _ in found), cells])
     n_bench = len(at) - len(cells)
     is_area = np.arange(len(at)) >= n_bench
-    column = np.concatenate([*(np.full(len(b.at), t, dtype=object) for (b, _), t in zip(found, titles, strict=True)),
+    column = np.concatenate([*(np.full(len(b.pos), t, dtype=object) for (b, _), t in zip(found, titles, strict=True)),
                              cell_column])
-    own = np.concatenate([*(np.full(len(b.at), b.own) for b, _ in found), np.ones(len(cells), dtype=bool)])
-    value = np.concatenate([*(cols.numbers("value")[b.at] if b.value is None else b.value for b, _ in found),
-                            cols.numbers("value")[cells]])
+    own = np.concatenate([*(np.full(len(b.pos), b.own) for b, _ in found), np.ones(len(cells), dtype=bool)])
+    value = np.concatenate([*(b.values for b, _ in found), cols.numbers("value")[cells]])
     lower, upper, count = (np.where(own, cols.numbers_at(name, at), np.nan) for name in ("lower_95", "upper_95", "count"))
     # Per indicator (its first row's name, domain and unit, its rank); per row the indicator's group.
     id_codes = cols.text_codes("indicator_id")[0]
     groups, group_codes = pd.factorize(id_codes[at])
     n_groups = len(group_codes)
-    first_rows = rows[_first_of_each(id_codes[rows])]
+    first_rows = rows[c.first_rows(id_codes[rows])]
     first_by_code = np.zeros(int(id_codes[first_rows].max()) + 1, dtype=np.int64)
     first_by_code[id_codes[first_rows]] = first_rows
     meta_rows = first_by_code[group_codes]
@@ -492,7 +420,7 @@ def overview(data: pd.DataFrame, areas: Any = None, indicators: Sequence[Any] | 
     significance = np.where(is_area, np.where(sig == "", palette.NOT_COMPARED, sig), "").astype(object)
     labels_, label_index = np.unique(significance, return_inverse=True)
     cue = np.array([palette.SIGNIFICANCE_SYMBOLS.get(s, "") + " " for s in labels_.tolist()], dtype=object)
-    shown_text = _stripped((cue[label_index] if symbols else "") + value_text)
+    shown_text = c.stripped((cue[label_index] if symbols else "") + value_text)
     cell_text = np.where(is_area & (value_text != c.DASH), shown_text, value_text).astype(object)
     dark = np.array([s in c.DARK_FILLS for s in labels_.tolist()], dtype=bool)
     text_colour = np.where(dark[label_index], "white", "black").astype(object)
@@ -524,7 +452,7 @@ def overview(data: pd.DataFrame, areas: Any = None, indicators: Sequence[Any] | 
                           "domain": False, "ticks": False, **c.bold_labels(titles)})
     headed = by_domain and len(domain_order) > 1
     if headed:  # a heading row (the domain's name, in bold) before each domain's indicators
-        firsts_sorted = order[_first_of_each(row_sorted[order])]  # each row label's first row, in order
+        firsts_sorted = order[c.first_rows(row_sorted[order])]  # each row label's first row, in order
         heading_rank = np.concatenate([np.arange(len(domain_order)), domain_rank[firsts_sorted]])
         sub = np.concatenate([np.zeros(len(domain_order), dtype=np.int64), np.ones(len(firsts_sorted), dtype=np.int64)])
         entries = np.array([*domain_order, *row[firsts_sorted]], dtype=object)

@@ -202,8 +202,8 @@ def _merge_region(rows: _Rows, base: np.ndarray, region: np.ndarray) -> None:
 
 
 def _with_meta(rows: _Rows, metadata: pd.DataFrame | None) -> None:
-    """:func:`_common.with_indicator_meta` on the arrays: name, domain, unit, polarity (and source)
-    from ``metadata`` where the rows lack them, as text; "Indicator <id>" for a missing name."""
+    """Each row's indicator name, domain, unit, polarity (and source), as text: the row's own, else
+    from ``metadata`` (its first row of the indicator); "Indicator <id>" for a missing name."""
     if metadata is not None and len(metadata):
         meta_ids = _values(metadata["indicator_id"])
         _, first = np.unique(pd.factorize(meta_ids, use_na_sentinel=False)[0], return_index=True)
@@ -339,8 +339,8 @@ def _label_lines(names: np.ndarray, width_chars: int, lines: int) -> np.ndarray:
 
 
 def _row_labels(rows: _Rows) -> np.ndarray:
-    """:func:`_common.row_labels` on the arrays: name, ", males"/", females" when the indicator has
-    rows for more than one sex, and "(unit)"."""
+    """Indicator display labels: name, ", males"/", females" when the indicator has rows for more
+    than one sex, and "(unit)" (not for "score" or "years")."""
     sex, unit = rows.text("sex"), rows.text("unit")
     indicator, size = _codes(rows.text("indicator_id"))
     _, first = np.unique(_codes(indicator, sex)[0], return_index=True)  # first row of each (indicator, sex)

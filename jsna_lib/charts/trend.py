@@ -16,30 +16,9 @@ import pandas as pd
 from .. import palette
 from . import _common as c
 from . import _spec
-from .bars import (
-    _area_names,
-    _ascending,
-    _Benchmark,
-    _benchmark,
-    _breakdown_text,
-    _decimals_for,
-    _display_columns,
-    _first_rows,
-    _floats,
-    _indicator_meta,
-    _indicator_positions,
-    _json_at,
-    _one_benchmark_positions,
-    _period_range,
-    _raw_codes,
-    _significance_at,
-    _source_of,
-    _text_at,
-)
 
 _DASHES = ([1, 0], [6, 3], [2, 2], [8, 3, 2, 3], [4, 4])
 _SERIES_COLOURS = (palette.AREA_COLOUR, palette.ENGLAND_COLOUR, palette.REGION_COLOUR, "#D46A00", "#6A3D9A")
-
 
 
 def trend(data: Any, indicator: Any = None, area: str | None = None, *,
@@ -73,31 +52,31 @@ def trend(data: Any, indicator: Any = None, area: str | None = None, *,
         area = c.attr(data, "area_code")
     source = source or c.attr(data, "source") or None
     data = c.frame_from(data, c.SERIES_ATTRS, "time series")
-    pos, ind_id = _indicator_positions(data, indicator, sex=sex, age=age, chart="trend")
-    meta = _indicator_meta(data, pos, metadata, ind_id)
-    codes = _text_at(data["area_code"], pos)
+    pos, ind_id = c.indicator_positions(data, indicator, sex=sex, age=age, chart="trend")
+    meta = c.indicator_meta_at(data, pos, metadata, ind_id)
+    codes = c.text_at(data["area_code"], pos)
     if area is None:
         candidates = sorted(set(codes) - {c.ENGLAND} - {x for x in set(codes) if x.startswith("E12")})
         if len(candidates) != 1:
             raise ValueError(f"trend: say which area with area=<code> (the data have {', '.join(candidates)})")
         area = candidates[0]
     area = str(area).strip().upper()
-    own, sig_column = _one_benchmark_positions(data, pos[codes == area], significance_benchmark)
+    own, sig_column = c.one_benchmark_positions(data, pos[codes == area], significance_benchmark)
     if not len(own):
         raise ValueError(f"trend: no rows for area {area} and indicator {int(ind_id)}")
-    own = own[_first_rows(_raw_codes(data["period"], own))]  # one row per period
-    own_values = _floats(data["value"])[own]
-    digits = decimals if decimals is not None else _decimals_for(own_values)
+    own = own[c.first_rows(c.raw_codes(data["period"], own))]  # one row per period
+    own_values = c.floats(data["value"])[own]
+    digits = decimals if decimals is not None else c.decimals_of(own_values)
 
     # Series: the area, then each benchmark found in the data (names looked up together).
     items = list(benchmarks.items()) if isinstance(benchmarks, Mapping) else [(b, None) for b in benchmarks]
-    found: list[tuple[Any, str | None, _Benchmark]] = []  # (code, label, rows)
+    found: list[tuple[Any, str | None, c.Benchmark]] = []  # (code, label, rows)
     for code, label in items:
-        bench = _benchmark(data, pos, code)
+        bench = c.benchmark_at(data, pos, code)
         if bench is None or str(code).upper() == area:
             continue
         found.append((code, label, bench))
-    looked_up = iter(_area_names(np.array([area, *(b[2].codes[0] for b in found if not b[1])], dtype=object),
+    looked_up = iter(c.area_names_of(np.array([area, *(b[2].codes[0] for b in found if not b[1])], dtype=object),
                                  data, names))
     area_name = str(next(looked_up))
     series_names = [area_name]
@@ -125,25 +104,25 @@ def trend(data: Any, indicator: Any = None, area: str | None = None, *,
     def numbers_of(name: str) -> np.ndarray:
         if name not in data.columns:
             return np.full(len(at), np.nan)
-        return drawn_only(name, lambda column, part: _floats(column)[part])
+        return drawn_only(name, lambda column, part: c.floats(column)[part])
 
     values = np.concatenate([own_values, *(b[2].values for b in found)])
     columns: dict[str, Any] = {"series": series, "area_name": series, "indicator_name": meta["name"],
-                               "period": _json_at(data["period"], at)}
-    columns["value"] = stacked([_json_at(data["value"], own),
-                                *(_json_at(data["value"], b[2].pos) if b[2].own else b[2].values for b in found)])
+                               "period": c.json_at(data["period"], at)}
+    columns["value"] = stacked([c.json_at(data["value"], own),
+                                *(c.json_at(data["value"], b[2].pos) if b[2].own else b[2].values for b in found)])
     for name in ("lower_95", "upper_95"):
         if name in data.columns:
-            columns[name] = drawn_only(name, _json_at)
-    columns.update(_display_columns(values, numbers_of("lower_95"), numbers_of("upper_95"), numbers_of("count"),
+            columns[name] = drawn_only(name, c.json_at)
+    columns.update(c.display_columns(values, numbers_of("lower_95"), numbers_of("upper_95"), numbers_of("count"),
                                     digits))
     if sig_column is not None:  # the benchmarks' rows are not compared
-        columns["significance"] = np.concatenate([_significance_at(data, sig_column, own),
+        columns["significance"] = np.concatenate([c.significance_at(data, sig_column, own),
                                                   np.full(len(at) - len(own), palette.NOT_COMPARED, dtype=object)])
-    first = _first_rows(_raw_codes(data["period"], at))  # the periods in order of period_sort
+    first = c.first_rows(c.raw_codes(data["period"], at))  # the periods in order of period_sort
     if "period_sort" in data.columns:
-        first = first[_ascending(_floats(data["period_sort"])[at[first]])]
-    periods = _text_at(data["period"], at[first]).tolist()
+        first = first[c.ascending(c.floats(data["period_sort"])[at[first]])]
+    periods = c.text_at(data["period"], at[first]).tolist()
     names_ = list(dict.fromkeys(series_names))
     mine = series == area_name  # the area's rows (and a benchmark's of the same name, as drawn before)
     n_area = int(mine.sum())
@@ -189,10 +168,10 @@ def trend(data: Any, indicator: Any = None, area: str | None = None, *,
         points = {"data": area_ref, "mark": {"type": "point", "size": 45, "filled": True,
                                              "color": palette.AREA_COLOUR, "opacity": 1},
                   "encoding": {"x": x, "y": y, "tooltip": tooltip}}
-    subtitle = c.caption(_period_range(np.array(periods, dtype=object)), _breakdown_text(data, pos),
+    subtitle = c.caption(c.period_range(np.array(periods, dtype=object)), c.breakdown_text_at(data, pos),
                          "shaded band: 95% confidence interval of " + area_name,
                          None if compared else "no significance given for the points",
-                         source=_source_of(data, pos, source, meta))
+                         source=c.source_of_at(data, pos, source, meta))
     return builder.finish({"layer": [band, line, bench_points, points], "resolve": {"scale": {"color": "independent"}},
                            "width": width, "height": height,
                            "title": _spec.title(title or meta["name"], subtitle)})
