@@ -313,6 +313,28 @@ def test_overview_region_column_needs_one_region(comparisons):
     assert any("several regions" in line for line in spec["title"]["subtitle"])
 
 
+def test_overview_of_values_without_comparisons(store):
+    """Plain ``values`` rows and no benchmark columns: every cell is "Not compared" and shows the
+    area's own value (this raised KeyError: 'significance' before)."""
+    values = store.read("values")
+    two = ["E08000025", "E08000026"]  # Birmingham, Coventry
+    rows = values[values["area_code"].isin(two)]
+    spec = charts.overview(rows, two, benchmarks=(), names=store.read("areas"),
+                           metadata=store.read("indicators")).to_dict()
+    frame = pd.DataFrame(spec["datasets"][spec["data"]["name"]])
+    assert set(frame["significance"]) == {palette.NOT_COMPARED}
+    assert set(frame["kind"]) == {"area"}
+    assert any("no comparisons" in line for line in spec["title"]["subtitle"])
+    # each cell shows its own value: Birmingham's smoking prevalence, latest period, as the data say
+    smoking = rows[(rows["area_code"] == "E08000025") & (rows["indicator_id"] == SMOKING)
+                   & (rows["sex"] == "Persons") & (rows["category_type"].fillna("") == "")]
+    latest = smoking.loc[smoking["period_sort"].idxmax()]
+    name = store.read("indicators").set_index("indicator_id").loc[SMOKING, "name"]
+    cell = frame[(frame["column"] == "Birmingham") & (frame["indicator_name"] == name)]
+    assert cell["period"].tolist() == [latest["period"]]
+    assert cell["value_text"].tolist() == [f"{latest['value']:.1f}"]
+
+
 def test_population_pyramid_percentages(specs):
     spec = specs["pyramid"]
     units = layers(spec)

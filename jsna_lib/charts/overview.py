@@ -413,10 +413,8 @@ def overview(data: pd.DataFrame, areas: Any = None, indicators: Sequence[Any] | 
     sig_column = "significance" if cols.has("significance") else f"vs_{significance_benchmark or 'england'}"
     if cols.has(sig_column):
         sig = np.concatenate([np.full(n_bench, "", dtype=object), cols.text(sig_column, cells)])
-    elif n_bench:
+    else:  # values without comparisons: every area's cell is "Not compared"
         sig = np.full(len(at), "", dtype=object)
-    else:
-        raise KeyError("significance")
     significance = np.where(is_area, np.where(sig == "", palette.NOT_COMPARED, sig), "").astype(object)
     labels_, label_index = np.unique(significance, return_inverse=True)
     cue = np.array([palette.SIGNIFICANCE_SYMBOLS.get(s, "") + " " for s in labels_.tolist()], dtype=object)
@@ -470,8 +468,9 @@ def overview(data: pd.DataFrame, areas: Any = None, indicators: Sequence[Any] | 
              "encoding": {"x": x, "y": y, "text": _spec.field("cell_text", "nominal"),
                           "color": _spec.field("text_colour", "nominal", scale=None), "tooltip": tooltip}}
     subtitle = c.caption("latest period of each indicator" if period is None else period,
-                         "England and region columns: values only; others: compared with England"
-                         + (" (colour and symbol)" if symbols else ""),
+                         ("England and region columns: values only; others: compared with England"
+                          + (" (colour and symbol)" if symbols else "")) if cols.has(sig_column)
+                         else "values only: the data hold no comparisons",
                          f"no {' or '.join(skipped)} column (not in the data, or the areas are in several regions)"
                          if skipped else None,
                          source=_source(cols, meta, rows, source))
