@@ -652,8 +652,7 @@ def key_indicators(profile: AreaProfile, limit: int = 6) -> pd.DataFrame:
     positions = np.concatenate([p for p, _ in parts])
     reasons = np.concatenate([np.full(len(p), r, dtype=object) for p, r in parts])
     keys = view.line_keys
-    first = np.zeros(len(positions), dtype=bool)
-    first[list({keys[p]: i for i, p in reversed(list(enumerate(positions.tolist())))}.values())] = True
+    first = ~pd.Series(keys, dtype=object).iloc[positions].duplicated().to_numpy()
     chosen = rows.iloc[positions[first][:limit]].assign(reason=reasons[first][:limit])
     if chosen.empty:  # nothing stands out: the series with most values (to project), compared ones first
         ts = profile.time_series
@@ -1023,10 +1022,9 @@ def inequality_chart_rows(summary: pd.DataFrame, keys: pd.DataFrame, limit: int 
     other_tier = ~pd.Series(own_tier, index=summary.index).astype(bool).to_numpy()
     incomplete = (summary["note"].fillna("") != "").to_numpy(dtype=bool)
     order = np.lexsort((-rel, incomplete, other_tier, rank))
-    firsts: dict[Any, int] = {}  # the first row of each indicator, in that order
-    for i, k in zip(order.tolist(), _missing_as_none(ids[order]), strict=True):
-        firsts.setdefault(k, i)
-    return summary.iloc[list(firsts.values())[:limit]].reset_index(drop=True)
+    # the first row of each indicator, in that order (missing ids as one id)
+    firsts = order[~pd.Series(_missing_as_none(ids[order]), dtype=object).duplicated().to_numpy()]
+    return summary.iloc[firsts[:limit]].reset_index(drop=True)
 
 
 def sex_html(profile: AreaProfile, differences: pd.DataFrame) -> str:
@@ -1127,12 +1125,8 @@ def definitions_html(profile: AreaProfile) -> str:
     known = ~np.isnan(sort)
     by_period = np.concatenate([np.flatnonzero(known)[np.argsort(sort[known], kind="stable")],
                                 np.flatnonzero(~known)])
-    latest: dict[Any, int] = {}
-    for i, key in zip(by_period.tolist(), _missing_as_none(ind["indicator_id"].to_numpy(dtype=object)[by_period]),
-                      strict=True):
-        latest.pop(key, None)  # keep="last": the last occurrence, at its place in the order
-        latest[key] = i
-    kept = np.array(list(latest.values()), dtype=np.intp)
+    ids = pd.Series(_missing_as_none(ind["indicator_id"].to_numpy(dtype=object)[by_period]), dtype=object)
+    kept = by_period[~ids.duplicated(keep="last").to_numpy()]  # each id's last row, in that order
 
     def rank(name: str) -> np.ndarray:  # sorted place of each value, missing last
         codes, uniques = pd.factorize(ind[name].to_numpy()[kept], sort=True)
