@@ -446,24 +446,27 @@ def _life_expectancy(profile: AreaProfile) -> list[Bullet]:
 
 
 def _sex_gaps(le: pd.DataFrame) -> list[Bullet]:
-    """The gap between women and men, per indicator and period (groups in sorted order) where
-    both have a value."""
+    """The gap between women and men, per indicator, period and age (groups in sorted order) where
+    both have a value; a group with several rows of one sex uses the first."""
     ids, periods = le["indicator_id"].to_numpy(dtype=object), le["period"].to_numpy(dtype=object)
+    ages = le["age"].fillna("").astype(str).to_numpy(dtype=object) if "age" in le.columns \
+        else np.full(len(le), "", dtype=object)
     sexes = le["sex"].to_numpy(dtype=object)
-    groups: dict[tuple[Any, Any], list[int]] = {}
-    for i, key in enumerate(zip(ids.tolist(), periods.tolist(), strict=True)):
+    groups: dict[tuple[Any, Any, Any], list[int]] = {}
+    for i, key in enumerate(zip(ids.tolist(), periods.tolist(), ages.tolist(), strict=True)):
         if not (pd.isna(key[0]) or pd.isna(key[1])):
             groups.setdefault(key, []).append(i)
     values = le["value"].to_numpy(dtype=object)
     names, units = le["name"].to_numpy(dtype=object), le["unit"].to_numpy(dtype=object) if "unit" in le.columns \
         else None
+    n_ages: dict[tuple[Any, Any], int] = {}  # ages per indicator and period: named when more than one
+    for key in groups:
+        n_ages[key[:2]] = n_ages.get(key[:2], 0) + 1
     out: list[Bullet] = []
-    for (_, period), members in sorted(groups.items(), key=lambda item: item[0]):
+    for (ind, period, age), members in sorted(groups.items(), key=lambda item: item[0]):
         group_sexes = [sexes[i] for i in members]
         if not {"Male", "Female"} <= set(group_sexes):
             continue
-        if group_sexes.count("Male") > 1 or group_sexes.count("Female") > 1:
-            return _sex_gaps_by_group(le)  # several rows of one sex: as the grouped frames behave
         f = members[group_sexes.index("Female")]
         m = members[group_sexes.index("Male")]
         female, male = values[f], values[m]
@@ -472,27 +475,10 @@ def _sex_gaps(le: pd.DataFrame) -> list[Bullet]:
             gap = float(female) - float(male)
             who, other = ("Females", "males") if gap >= 0 else ("Males", "females")
             out.append(Bullet("life_expectancy",
-                              f"{names[f]}: {who.lower()} {format_value(max(female, male), unit)}"
+                              f"{names[f]}{f' ({age})' if n_ages[ind, period] > 1 else ''}: "
+                              f"{who.lower()} {format_value(max(female, male), unit)}"
                               f" and {other} {format_value(min(female, male), unit)} in {period}, "
                               f"a gap of {format_value(abs(gap), unit)}."))
-    return out
-
-
-def _sex_gaps_by_group(le: pd.DataFrame) -> list[Bullet]:
-    """:func:`_sex_gaps` with grouped frames (for a group holding several rows of one sex)."""
-    out: list[Bullet] = []
-    for (_, period), group in le.groupby(["indicator_id", "period"], sort=True):
-        by_sex = group.set_index("sex")
-        if {"Male", "Female"} <= set(by_sex.index):
-            female, male = by_sex.loc["Female"], by_sex.loc["Male"]
-            if pd.notna(female["value"]) and pd.notna(male["value"]):
-                unit = str(female.get("unit", "") or "")
-                gap = float(female["value"]) - float(male["value"])
-                who, other = ("Females", "males") if gap >= 0 else ("Males", "females")
-                out.append(Bullet("life_expectancy",
-                                  f"{female['name']}: {who.lower()} {format_value(max(female['value'], male['value']), unit)}"
-                                  f" and {other} {format_value(min(female['value'], male['value']), unit)} in {period}, "
-                                  f"a gap of {format_value(abs(gap), unit)}."))
     return out
 
 

@@ -110,3 +110,20 @@ def test_format_value():
     assert narrative.format_value(81.25, "years") == "81.2 years"  # 81.25 is exact in binary: half to even
     assert narrative.format_value(26.308, "score") == "26.3"
     assert narrative.format_value(float("nan"), "%") == "no value"
+
+
+def test_sex_gap_per_age():
+    """Life expectancy with two ages for one indicator and period (at birth and at 65): one gap
+    per age, each named by its age (this raised "truth value of a Series is ambiguous")."""
+    le = pd.DataFrame({"indicator_id": [1, 1, 1, 1], "period": ["2021 - 23"] * 4,
+                       "age": ["All ages", "All ages", "65", "65"], "sex": ["Male", "Female", "Male", "Female"],
+                       "value": [79.0, 83.0, 18.6, 21.0], "name": ["Life expectancy"] * 4, "unit": ["years"] * 4})
+    texts = sorted(b.text for b in narrative._sex_gaps(le))
+    assert texts == ["Life expectancy (65): females 21.0 years and males 18.6 years in 2021 - 23, "
+                     "a gap of 2.4 years.",
+                     "Life expectancy (All ages): females 83.0 years and males 79.0 years in 2021 - 23, "
+                     "a gap of 4.0 years."]
+    # one age: not named (as before)
+    one = narrative._sex_gaps(le[le["age"] == "65"])
+    assert [b.text for b in one] == ["Life expectancy: females 21.0 years and males 18.6 years in 2021 - 23, "
+                                     "a gap of 2.4 years."]
