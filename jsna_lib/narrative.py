@@ -787,26 +787,13 @@ def indicator_projection_html(profile: AreaProfile, summary: pd.DataFrame, keys:
         "\n" + paragraphs(method)
 
 
-_PROJECTION_COLUMNS = ("latest", "latest_period", "projected", "projected_period", "lower_95", "upper_95", "note",
-                       "slope")
-
 
 def _projection_rows(keys: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
-    """The key rows (line, name, unit, reason) with their line's projection columns (those the
-    table reads; all of them where the left merge on the line is needed): what a left merge on the
-    line gives, looked up by line when every line has exactly one projection row."""
+    """The key rows (line, name, unit, reason) with their line's projection columns (a left merge
+    on the line: a line without a projection keeps its row, with missing projection values)."""
     left = keys[["indicator_id", "sex", "age", "name", "unit", "reason"]]
     right = summary.drop(columns=["name", "unit"], errors="ignore")
-    lines = _line_keys(right) if {"indicator_id", "sex", "age"} <= set(right.columns) else None
-    if lines is None or len(set(lines)) < len(lines) or not set(_PROJECTION_COLUMNS) <= set(right.columns):
-        return left.merge(right, on=["indicator_id", "sex", "age"], how="left")
-    where = {line: i for i, line in enumerate(lines)}
-    found = [where.get(line, -1) for line in _line_keys(left)]
-    if -1 in found:  # a line without projection: the merge (its missing values by column type)
-        return left.merge(right, on=["indicator_id", "sex", "age"], how="left")
-    columns = {k: left[k] for k in left.columns}
-    columns.update({k: right[k].take(found).set_axis(left.index) for k in _PROJECTION_COLUMNS})
-    return pd.DataFrame(columns, index=left.index)
+    return left.merge(right, on=["indicator_id", "sex", "age"], how="left")
 
 
 def deprivation_html(profile: AreaProfile, score: pd.DataFrame, domains: Sequence[str]) -> str:
