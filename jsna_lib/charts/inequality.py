@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -257,8 +257,7 @@ def _stacked(part: pd.DataFrame, latest: pd.DataFrame | None, code: str, value_c
     of ``part`` with ``area_code`` = ``code``, then the whole-population rows of ``latest`` with its
     ``value_col`` as ``value``), with only the columns :func:`inequality` reads: their text (stripped,
     missing → "", as object columns) and numbers (float, missing → NaN). ``area_name`` is the first
-    one given in ``part`` (the name the area's code looks up in the full frame). A DataFrame when it
-    has ``area_name`` (looked up in a frame), else only the columns (:class:`_ColumnsOnly`)."""
+    one given in ``part`` (the name the area's code looks up in the full frame)."""
     b = np.flatnonzero(c.floats(part["indicator_id"]) == indicator)
     whole: set[str] = set()
     w = np.zeros(0, dtype=np.intp)
@@ -292,15 +291,4 @@ def _stacked(part: pd.DataFrame, latest: pd.DataFrame | None, code: str, value_c
         top = c.floats(part[name])[b] if name in part.columns else np.full(len(b), np.nan)
         low = c.floats(latest[value_col if name == "value" else name])[w] if name in whole else np.full(len(w), np.nan)
         columns[name] = pd.Series(np.concatenate([top, low]), copy=False)
-    if "area_name" in columns:  # names are looked up in a frame
-        return pd.DataFrame(columns)
-    return cast(pd.DataFrame, _ColumnsOnly(columns))
-
-
-class _ColumnsOnly(dict[str, pd.Series]):
-    """Columns by name with ``columns`` and ``[name]`` as a DataFrame has them: what the position
-    helpers of :mod:`._common` read, without building a frame."""
-
-    @property
-    def columns(self) -> Any:
-        return self.keys()
+    return pd.DataFrame(columns)
