@@ -109,6 +109,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from . import report
 
 __all__ = [
@@ -1203,9 +1205,9 @@ def notebook_json(nb: Any) -> str:
     What ``nbformat.writes`` writes (transient metadata removed, multi-line strings as lists of
     lines), without its indentation: nbformat's indented writer runs Python's pure-Python JSON
     encoder (~0.2 s per area profile, half the batch process's time once). Encoded with orjson
-    (what jupyter_client already uses for every kernel message) when it is installed, else with
-    the standard library's C encoder. Jupyter reads the compact file the same. The notebook
-    given is not changed.
+    (what jupyter_client already uses for every kernel message); a value orjson cannot encode (an
+    integer beyond 64 bits...) sends the whole notebook to the standard library's C encoder.
+    Jupyter reads the compact file the same. The notebook given is not changed.
     """
     from nbformat.v4.rwbase import split_lines, strip_transient
 
@@ -1214,10 +1216,8 @@ def notebook_json(nb: Any) -> str:
         cell["metadata"] = dict(cell.get("metadata", {}))
     plain = strip_transient(split_lines(copy_))
     try:
-        import orjson
-
         return orjson.dumps(plain, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE).decode()
-    except (ImportError, TypeError):  # orjson absent, or a value it cannot encode
+    except TypeError:  # a value orjson cannot encode
         return json.dumps(plain, sort_keys=True, ensure_ascii=False) + "\n"
 
 

@@ -76,6 +76,7 @@ from pathlib import Path
 from typing import Any
 
 import mistune
+import orjson
 
 from ._atomic import write_text_atomic
 
@@ -256,31 +257,25 @@ p.jsna-meaning{color:#505a5f;font-size:.95em;margin-top:-.3em}
 # ============================================================================ rendering
 #: Compact ASCII JSON (U+2028/U+2029 come out escaped); no circularity check: specs come from JSON.
 _JSON = json.JSONEncoder(check_circular=False, separators=(",", ":"))
-try:  # a dependency of the project (the batch uses it too); ~4x faster on a chart's spec
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - the standard library does the same, slower
-    _orjson = None
 
 
 def _script_json(value: Any) -> str:
     """JSON that is safe inside a <script> element (no '<', '>', '&', U+2028 or U+2029 characters).
 
     A chart's spec can be hundreds of kB and encoding it is most of a report's cost: orjson
-    when it is installed (its UTF-8 bytes make the replacements below byte scans), else the
-    standard library's ASCII JSON (three replacements; with non-ASCII text they would cost more
-    than the encoding). orjson writes NaN as null; values it cannot encode go to :mod:`json`.
+    (~4x faster; its UTF-8 bytes make the replacements below byte scans), and for a value orjson
+    cannot encode (an integer beyond 64 bits...) the standard library's ASCII JSON (three
+    replacements; with non-ASCII text they would cost more than the encoding). orjson writes NaN
+    as null.
     """
-    if _orjson is not None:
-        try:
-            data = _orjson.dumps(value, option=_orjson.OPT_NON_STR_KEYS)
-        except TypeError:
-            pass
-        else:
-            data = data.replace(b"<", b"\\u003c").replace(b">", b"\\u003e").replace(b"&", b"\\u0026")
-            if b"\xe2\x80" in data:
-                data = data.replace("\u2028".encode(), b"\\u2028").replace("\u2029".encode(), b"\\u2029")
-            return data.decode("utf-8")
-    return _JSON.encode(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    try:
+        data = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        return _JSON.encode(value).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    data = data.replace(b"<", b"\\u003c").replace(b">", b"\\u003e").replace(b"&", b"\\u0026")
+    if b"\xe2\x80" in data:
+        data = data.replace("\u2028".encode(), b"\\u2028").replace("\u2029".encode(), b"\\u2029")
+    return data.decode("utf-8")
 
 
 def _describe(spec: Mapping[str, Any]) -> str:

@@ -257,14 +257,14 @@ def test_interactive_page_has_one_vega_div_per_chart_and_loads_nothing(tmp_path,
         assert not re.search(r"url\(\s*[\"']?\s*(?:https?:)?//|@import", finished, re.I)
 
 
-def test_script_json_is_inert_with_and_without_orjson(monkeypatch) -> None:
+def test_script_json_is_inert_with_orjson_and_its_fallback() -> None:
     value = {"a": "</script>&<b>\u2028\u2029é", "n": [1, 2.5, None, True], 3: "int key"}
     fast = report._script_json(value)
-    monkeypatch.setattr(report, "_orjson", None)
-    slow = report._script_json(value)
-    for text in (fast, slow):
+    slow = report._script_json({**value, "big": 2**70})  # beyond 64 bits: orjson refuses, json encodes
+    for text, extra in ((fast, {}), (slow, {"big": 2**70})):
         assert not any(c in text for c in "<>&\u2028\u2029")
-        assert json.loads(text) == {"a": "</script>&<b>\u2028\u2029é", "n": [1, 2.5, None, True], "3": "int key"}
+        assert json.loads(text) == {"a": "</script>&<b>\u2028\u2029é", "n": [1, 2.5, None, True], "3": "int key",
+                                    **extra}
 
 
 def test_tags_hidden_sources_raw_cells_and_attachments() -> None:
