@@ -1000,6 +1000,8 @@ def _client_class() -> type:
             def output(self, outs: list[Any], msg: dict[str, Any], display_id: str | None,
                        cell_index: int) -> Any:
                 data = msg.get("content", {}).get("data")
+                if self.output_hook_stack[msg["parent_header"].get("msg_id")]:  # an Output widget's: its
+                    return super().output(outs, msg, display_id, cell_index)  # hook keeps the message itself
                 held = {mime: value for mime, value in data.items()
                         if isinstance(value, dict) and mime.endswith("json")} if isinstance(data, dict) else {}
                 for mime in held:

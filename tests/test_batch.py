@@ -397,3 +397,13 @@ def test_notebook_client_keeps_chart_specs_as_sent_and_the_notebook_valid() -> N
     stream = client.output(outs, {"msg_type": "stream", "header": {"msg_type": "stream"}, "parent_header": {"msg_id": "m1"},
                                   "content": {"name": "stdout", "text": "hi\n"}}, None, 0)
     assert stream.text == "hi\n" and len(outs) == 2
+    # inside an Output widget, the widget's hook gets the message with the spec in it
+    seen: list = []
+
+    class Hook:
+        def output(self, outs_: list, msg_: dict, display_id: object, cell_index: int) -> None:
+            seen.append(msg_["content"]["data"]["application/vnd.vegalite.v6+json"])
+
+    client.output_hook_stack["m2"].append(Hook())
+    assert client.output(outs, {**msg, "parent_header": {"msg_id": "m2"}}, None, 0) is None
+    assert seen == [spec] and len(outs) == 2
