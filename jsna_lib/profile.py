@@ -321,7 +321,6 @@ def _comparisons_for(store: Any, area: pd.Series, specs: list[compare.Benchmark]
 
 _BASE_DROP = ["benchmark", "benchmark_code", "benchmark_value", "benchmark_method", "significance",
               "significance_level", "significance_note"]
-_BLOCK = ["benchmark_code", "benchmark_value", "significance", "significance_level", "significance_note"]
 
 
 def _block_names(name: str) -> dict[str, str]:

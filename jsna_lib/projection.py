@@ -64,6 +64,7 @@ import pyarrow as pa
 from scipy import stats as scipy_stats  # imported here so that `jsna batch` preloads it
 
 from . import palette
+from .compare import _group_ids
 
 if TYPE_CHECKING:
     from .charts._spec import Chart
@@ -732,15 +733,6 @@ def project_indicators(series: pd.DataFrame, *, keys: pd.DataFrame | None = None
     return pd.DataFrame(out, columns=columns)
 
 
-def _series_codes(frame: pd.DataFrame, key: Sequence[str]) -> np.ndarray:
-    """A code per row for its combination of the ``key`` columns (numbered in order of appearance)."""
-    codes = np.zeros(len(frame), dtype=np.int64)
-    for name in key:
-        part, distinct = pd.factorize(frame[name].to_numpy(), use_na_sentinel=False)
-        codes = pd.factorize(codes * (len(distinct) + 1) + part)[0]
-    return codes
-
-
 def _last_rows(codes: np.ndarray, rows: np.ndarray, n_groups: int) -> np.ndarray:
     """Per group, the position of its last row among ``rows`` (a boolean mask), or -1."""
     last = np.full(n_groups, -1)
@@ -761,7 +753,7 @@ def indicator_summary(projection: pd.DataFrame) -> pd.DataFrame:
                "projected", "lower_95", "upper_95", "slope", "n_points", "note"]
     if projection.empty:
         return pd.DataFrame(columns=columns)
-    codes = _series_codes(projection, key)
+    codes = _group_ids(projection, key)
     n_groups = int(codes.max()) + 1
     kind = projection["kind"].to_numpy(dtype=object)
     latest = _last_rows(codes, kind == "observed", n_groups)

@@ -95,7 +95,7 @@ def compare_areas(data: pd.DataFrame, indicator: Any = None, areas: Any = None, 
     _, which, counts = np.unique(area_name, return_inverse=True, return_counts=True)
     area_label = np.where(counts[which] > 1, area_name + " (" + codes + ")", area_name).astype(object)
     symbol = c.lookup(significance, palette.SIGNIFICANCE_SYMBOLS)
-    right_text = np.strings.strip((symbol + " " + display["value_text"]).astype(str)).astype(object)
+    right_text = c.stripped(symbol + " " + display["value_text"])
     marked = {str(h).upper() for h in ([highlight] if isinstance(highlight, str) else (highlight or []))}
     highlighted_ = np.isin(codes, list(marked))
     if sort == "value":

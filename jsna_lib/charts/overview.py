@@ -27,7 +27,7 @@ from . import _spec, theme
 BENCHMARK_FILL = "#FFFFFF"
 
 _LINE_KEYS = ("indicator_id", "sex", "age")
-_SUFFIX = {"Male": ", males", "Female": ", females"}  # row_labels' ", " + sex.lower() + "s"
+_SUFFIX = {"Male": ", males", "Female": ", females"}  # an indicator's rows of one sex, when it has several
 
 
 class _Columns:
@@ -170,7 +170,7 @@ class _Meta:
         if metadata is not None and len(metadata):
             ind = metadata.drop_duplicates("indicator_id")
             self.index = pd.Index(c.numbers(ind["indicator_id"]).to_numpy())
-            self.index.get_indexer(cols.numbers("indicator_id")[rows[:1]])  # as with_indicator_meta (unique ids)
+            self.index.get_indexer(cols.numbers("indicator_id")[rows[:1]])  # raises, as a look-up by id would, when ids repeat
             for target, source in (("indicator_name", "name"), ("domain", "domain"), ("unit", "unit"),
                                    ("source", "source")):
                 if source in ind.columns:
@@ -302,7 +302,7 @@ def overview(data: pd.DataFrame, areas: Any = None, indicators: Sequence[Any] | 
                                                          else present.tolist()))}
     if not len(rows):
         raise ValueError("overview: no rows for the indicators asked for")
-    if cols.has("sex"):  # persons_else_all
+    if cols.has("sex"):  # an indicator's Persons rows, else all its rows
         persons = cols.text_is("sex", rows, "Persons")
         rows = rows[c.persons_else_all_keep(persons, ids[rows])]
     bench_items = list(benchmarks.items()) if isinstance(benchmarks, Mapping) else [(b, None) for b in benchmarks]
@@ -394,7 +394,7 @@ def overview(data: pd.DataFrame, areas: Any = None, indicators: Sequence[Any] | 
         raise pd.errors.InvalidIndexError("Reindexing only valid with uniquely valued Index objects")
     group_rank = np.array([rank.get(i, np.nan) if i == i else (nan_ranks or [np.nan])[0]
                            for i in ids[meta_rows].tolist()], dtype=float)
-    # ", males"/", females" for an indicator with rows of more than one sex (row_labels)
+    # ", males"/", females" for an indicator with rows of more than one sex
     sex = cols.text("sex", at) if cols.has("sex") else np.full(len(at), "", dtype=object)
     sex_codes = pd.factorize(sex)[0]
     pairs = np.unique(groups * (int(sex_codes.max(initial=0)) + 1) + sex_codes)
@@ -417,7 +417,7 @@ def overview(data: pd.DataFrame, areas: Any = None, indicators: Sequence[Any] | 
         sig = np.full(len(at), "", dtype=object)
     significance = np.where(is_area, np.where(sig == "", palette.NOT_COMPARED, sig), "").astype(object)
     labels_, label_index = np.unique(significance, return_inverse=True)
-    cue = np.array([palette.SIGNIFICANCE_SYMBOLS.get(s, "") + " " for s in labels_.tolist()], dtype=object)
+    cue = c.lookup(labels_, palette.SIGNIFICANCE_SYMBOLS) + " "
     shown_text = c.stripped((cue[label_index] if symbols else "") + value_text)
     cell_text = np.where(is_area & (value_text != c.DASH), shown_text, value_text).astype(object)
     dark = np.array([s in c.DARK_FILLS for s in labels_.tolist()], dtype=bool)

@@ -40,13 +40,6 @@ def _distinct_text(column: pd.Series, upper: bool = False) -> np.ndarray:
     return text[codes]
 
 
-def _floats(column: pd.Series) -> np.ndarray:
-    """``c.numbers(column)`` as an array (numeric columns read directly)."""
-    if pd.api.types.is_numeric_dtype(column.dtype):
-        return column.to_numpy(dtype=float, na_value=np.nan)
-    return c.numbers(column).to_numpy()
-
-
 def _sums(area: np.ndarray, sex: np.ndarray, band: np.ndarray, population: np.ndarray
           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Population summed by area, sex and age band, sorted by them (``groupby(...).sum()``), and
@@ -115,7 +108,7 @@ def population_pyramid(population: Any, area: str | None = None, *, comparator: 
         raise ValueError(f"population_pyramid: no Male/Female population rows for area {area}")
     keep = by_sex
     if "year" in frame.columns:
-        all_years = _floats(frame["year"])
+        all_years = c.floats(frame["year"])
         years = all_years[mine]
         year = int(pd.Series(years).max()) if year is None else int(year)
         if not (years == year).any():
@@ -126,7 +119,7 @@ def population_pyramid(population: Any, area: str | None = None, *, comparator: 
     at = np.flatnonzero(keep & np.isin(codes, np.array(wanted, dtype=object)))
     row_area, row_sex, row_band, row_population, total = _sums(
         codes[at], sex[at], _distinct_text(frame["age_band"])[at],
-        _floats(frame["population"])[at])
+        c.floats(frame["population"])[at])
     percent = row_population / total * 100
     shown = list(dict.fromkeys([area, *wanted[1:]]))
     display = dict(zip(shown, c.area_names(pd.Series(shown), frame, names).tolist(), strict=True))

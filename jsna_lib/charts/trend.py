@@ -153,7 +153,7 @@ def trend(data: Any, indicator: Any = None, area: str | None = None, *,
                     "mark": {"type": "point", "size": 25, "filled": True, "color": "#555555"},
                     "encoding": {"x": x, "y": y, "tooltip": tooltip}}
     labels = area_rows["significance"].tolist()
-    compared = bool(((area_rows["significance"] != "") & (area_rows["significance"] != palette.NOT_COMPARED)).any())
+    compared = c.compared(area_rows["significance"])
     if compared:
         legend = c.legend_spec(f"{area_name} compared with England", columns=4)
         points = {"data": area_ref, "mark": {"type": "point", "size": 90, "filled": True, "stroke": "black",
