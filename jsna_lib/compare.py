@@ -1052,11 +1052,13 @@ def significance_counts(labels: Any) -> dict[str, int]:
     Higher/Lower (BOB polarity, neither is better); ``other`` is everything else (Not compared,
     quintiles, missing).
     """
-    series = pd.Series(labels, dtype=object)
-    sig = series.where(series.notna(), "").astype(str).str.strip()
-    first = sig.str.split(" ").str[0]
+    values = pd.Series(labels, dtype=object).to_numpy()
+    if not len(values):
+        return {"better": 0, "similar": 0, "worse": 0, "neutral": 0, "other": 0}
+    sig = np.strings.strip(np.where(pd.isna(values), "", values).astype(str))
+    first = np.strings.partition(sig, " ")[0]
     counts = {"better": int((first == "Better").sum()), "similar": int((sig == SIMILAR).sum()),
-              "worse": int((first == "Worse").sum()), "neutral": int(first.isin(["Higher", "Lower"]).sum())}
+              "worse": int((first == "Worse").sum()), "neutral": int(np.isin(first, ["Higher", "Lower"]).sum())}
     counts["other"] = len(sig) - sum(counts.values())
     return counts
 

@@ -232,7 +232,7 @@ class _Headline:
                          .to_dict("records"))
 
     def counts(self, column: str) -> dict[str, int]:
-        return self._get(f"counts {column}", lambda: _significance_counts(self.rows[column]))
+        return self._get(f"counts {column}", lambda: compare.significance_counts(self.rows[column]))
 
     @property
     def line_keys(self) -> list[tuple[Any, ...]]:
@@ -248,19 +248,6 @@ def _view(profile: AreaProfile) -> _Headline:
     """The :class:`_Headline` of ``profile``, made once per profile (while its ``indicators`` is the
     same frame, as :meth:`AreaProfile.headline` is)."""
     return profile.memo("narrative_headline", lambda: _Headline(profile.headline()))
-
-
-def _significance_counts(labels: pd.Series) -> dict[str, int]:
-    """:func:`jsna_lib.compare.significance_counts` on whole arrays."""
-    values = labels.to_numpy(dtype=object)
-    missing = pd.isna(values)
-    sig = np.where(missing, "", values).astype(str) if len(values) else np.array([], dtype=str)
-    sig = np.strings.strip(sig)
-    first = np.strings.partition(sig, " ")[0] if len(sig) else sig
-    counts = {"better": int((first == "Better").sum()), "similar": int((sig == compare.SIMILAR).sum()),
-              "worse": int((first == "Worse").sum()), "neutral": int(np.isin(first, ["Higher", "Lower"]).sum())}
-    counts["other"] = len(sig) - sum(counts.values())
-    return counts
 
 
 def _region_place(profile: AreaProfile) -> str:
