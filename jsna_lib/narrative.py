@@ -136,20 +136,6 @@ def _value_in(row: Mapping[str, Any], unit: str | None = None) -> str:
     return f"{format_value(row.get('value'), unit)} in {row.get('period')}"
 
 
-def _order(frame: pd.DataFrame, level_column: str | None = None) -> pd.DataFrame:
-    """``frame`` most significant first (``level_column``, e.g. 99.8 before 95), then by domain,
-    indicator name and sex (a stable sort: ties keep their order)."""
-    if len(frame) < 2:
-        return frame.copy()
-
-    def rank(name: str) -> np.ndarray:  # each string's place in sorted order
-        return pd.factorize(frame[name].fillna("").astype(str).to_numpy(dtype=object), sort=True)[0]
-
-    level = pd.to_numeric(frame[level_column], errors="coerce").fillna(0).to_numpy(dtype=float) \
-        if level_column else np.zeros(len(frame))
-    return frame.iloc[np.lexsort((rank("sex"), rank("name"), rank("domain"), -level))]
-
-
 def _text(rows: pd.DataFrame, name: str) -> np.ndarray:
     """``rows[name].fillna("").astype(str)`` as an object array."""
     return rows[name].fillna("").astype(str).to_numpy(dtype=object)
@@ -207,7 +193,8 @@ class _Headline:
         return self._get("le", lambda: (self.rows["value_type"].fillna("") == "Life expectancy").to_numpy(dtype=bool))
 
     def order(self, mask: np.ndarray, level: bool) -> np.ndarray:
-        """Positions of the ``mask`` rows as :func:`_order` sorts them (by ``vs_england_level`` if ``level``)."""
+        """Positions of the ``mask`` rows, most significant first (``vs_england_level``, if ``level``),
+        then by domain, indicator name and sex (stable: ties keep their order)."""
         pos = np.flatnonzero(mask)
         if len(pos) < 2:
             return pos
@@ -631,7 +618,7 @@ def key_indicators(profile: AreaProfile, limit: int = 6) -> pd.DataFrame:
         ts = profile.time_series
         points = ts.groupby(["indicator_id", "sex", "age"]).size().rename("_points").reset_index() if len(
             ts) else pd.DataFrame(columns=["indicator_id", "sex", "age", "_points"])
-        ranked = _order(rows).merge(points, on=["indicator_id", "sex", "age"], how="left")
+        ranked = rows.iloc[view.order(np.ones(view.n, dtype=bool), False)].merge(points, on=["indicator_id", "sex", "age"], how="left")
         ranked = ranked.assign(_points=-ranked["_points"].fillna(0),
                                _compared=ranked["vs_england"].fillna(compare.NOT_COMPARED) == compare.NOT_COMPARED)
         ranked = ranked.sort_values(["_points", "_compared"], kind="stable")
